@@ -1,0 +1,215 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/chatgw/chatgw/internal/chat"
+)
+
+// eventHandler handles one client event whose payload decoded to an
+// object. It returns the ack body's fields besides ok:true.
+type eventHandler func(ctx context.Context, s *socket.Socket, sess *session, event string, p *payload) (map[string]any, error)
+
+// on registers h for event with the work every event shares: payload
+// decoding, a deadline, shutdown tracking, metrics, and the one translation
+// of errors into what the client sees.
+func (g *Gateway) on(s *socket.Socket, sess *session, event string, h eventHandler) {
+	_ = s.On(event, func(args ...any) {
+		ack, args := splitAck(args)
+		result, err := g.dispatch(s, sess, event, args, h)
+		if err != nil {
+			g.fail(s, sess, event, ack, err)
+			return
+		}
+		g.metrics.Events.WithLabelValues(event, "ok").Inc()
+		if ack != nil {
+			body := map[string]any{"ok": true}
+			for k, v := range result {
+				body[k] = v
+			}
+			ack([]any{body}, nil)
+		}
+	})
+}
+
+func (g *Gateway) dispatch(s *socket.Socket, sess *session, event string, args []any, h eventHandler) (map[string]any, error) {
+	if !g.begin() {
+		return nil, &chat.Error{Code: chat.CodeInternal, Message: "server is shutting down; reconnect and retry"}
+	}
+	defer g.end()
+	p, err := decodePayload(args)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.EventTimeout)
+	defer cancel()
+	return h(ctx, s, sess, event, p)
+}
+
+// splitAck separates the acknowledgement callback, which the client adds
+// as the last argument when it asked for one.
+func splitAck(args []any) (socket.Ack, []any) {
+	if n := len(args); n > 0 {
+		if ack, ok := args[n-1].(socket.Ack); ok {
+			return ack, args[:n-1]
+		}
+	}
+	return nil, args
+}
+
+// fail tells the client what went wrong: an `error` or `validation-error`
+// event, and the ack when there is one. Unknown errors reach the client as
+// INTERNAL; their detail goes to the log only.
+func (g *Gateway) fail(s *socket.Socket, sess *session, event string, ack socket.Ack, err error) {
+	ce := chat.ClientError(err)
+	g.metrics.Events.WithLabelValues(event, string(ce.Code)).Inc()
+	log := g.socketLogger(s, sess).With("event", event, "code", ce.Code)
+	switch ce.Code {
+	case chat.CodeInternal:
+		log.Error("event failed", "error", err)
+	case chat.CodeRateLimited:
+		g.metrics.RateLimited.WithLabelValues("message").Inc()
+		log.Warn("event rejected")
+	default:
+		log.Info("event rejected")
+	}
+
+	body := map[string]any{"code": ce.Code, "message": ce.Message}
+	if ce.Code == chat.CodeRateLimited {
+		body["retryAfterMs"] = ce.RetryAfter.Milliseconds()
+	}
+	if ce.Code == chat.CodeValidationFailed {
+		body["fields"] = fieldsOrEmpty(ce.Fields)
+	}
+	ackBody := map[string]any{"ok": false, "error": body}
+
+	eventBody := map[string]any{"event": event}
+	for k, v := range body {
+		eventBody[k] = v
+	}
+	name := "error"
+	if ce.Code == chat.CodeValidationFailed {
+		name = "validation-error"
+	}
+	_ = s.Emit(name, eventBody)
+	if ack != nil {
+		ack([]any{ackBody}, nil)
+	}
+}
+
+func fieldsOrEmpty(f []chat.FieldError) []chat.FieldError {
+	if f == nil {
+		return []chat.FieldError{}
+	}
+	return f
+}
+
+// begin registers an event in flight; false once shutdown has begun.
+func (g *Gateway) begin() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.draining {
+		return false
+	}
+	g.inflight++
+	return true
+}
+
+func (g *Gateway) end() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.inflight--
+	if g.draining && g.inflight == 0 {
+		close(g.idle)
+	}
+}
+
+func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
+	return func(ctx context.Context, s *socket.Socket, sess *session, event string, p *payload) (map[string]any, error) {
+		if event == "client-send-user" {
+			g.metrics.DeprecatedEvents.WithLabelValues(event).Inc()
+			if sess.warnedDeprecated.CompareAndSwap(false, true) {
+				g.socketLogger(s, sess).Warn("deprecated event used; switch to client-send-message", "event", event)
+			}
+		}
+		fallback := sess.conversationID
+		if asTechnician {
+			fallback = uuid.Nil // client-send-tecnico always names its conversation
+		}
+		in := chat.SendInput{
+			ConversationID:  p.uuid("conversationId", fallback),
+			Content:         p.string("content"),
+			ClientMessageID: p.optionalString("clientMessageId"),
+			AsTechnician:    asTechnician,
+			SocketID:        string(s.Id()),
+		}
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		res, err := g.svc.SendMessage(ctx, sess.identity, in)
+		if err != nil {
+			return nil, err
+		}
+		if sess.identity.Kind == chat.IdentityUser {
+			// An owner or technician who writes to a conversation follows it.
+			s.Join(room(in.ConversationID))
+		}
+		_ = s.Emit("message-saved", res.Message)
+		return map[string]any{"message": res.Message}, nil
+	}
+}
+
+func (g *Gateway) joinConversation(ctx context.Context, s *socket.Socket, sess *session, _ string, p *payload) (map[string]any, error) {
+	id := p.uuid("conversationId", uuid.Nil)
+	if err := requireID(p, id); err != nil {
+		return nil, err
+	}
+	if _, err := g.svc.Authorize(ctx, sess.identity, id); err != nil {
+		return nil, err
+	}
+	s.Join(room(id))
+	return map[string]any{"conversationId": id}, nil
+}
+
+func (g *Gateway) leaveConversation(_ context.Context, s *socket.Socket, _ *session, _ string, p *payload) (map[string]any, error) {
+	id := p.uuid("conversationId", uuid.Nil)
+	if err := requireID(p, id); err != nil {
+		return nil, err
+	}
+	s.Leave(room(id))
+	return map[string]any{"conversationId": id}, nil
+}
+
+func (g *Gateway) getHistory(ctx context.Context, _ *socket.Socket, sess *session, _ string, p *payload) (map[string]any, error) {
+	in := chat.HistoryInput{
+		ConversationID: p.uuid("conversationId", sess.conversationID),
+		AfterSeq:       p.int("afterSeq", 0),
+	}
+	if p.present("limit") {
+		limit := p.int("limit", 0)
+		if limit < 1 || limit > chat.MaxHistoryLimit {
+			p.fail("limit", fmt.Sprintf("must be between 1 and %d", chat.MaxHistoryLimit))
+		}
+		in.Limit = int(limit)
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	page, err := g.svc.History(ctx, sess.identity, in)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"messages": page.Messages, "hasMore": page.HasMore}, nil
+}
+
+// requireID adds a "required" field error when id is missing.
+func requireID(p *payload, id uuid.UUID) error {
+	if id == uuid.Nil && len(p.fields) == 0 {
+		p.fail("conversationId", "is required")
+	}
+	return p.err()
+}
