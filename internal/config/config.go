@@ -8,11 +8,14 @@ import (
 	"time"
 )
 
-// Config is chatgw's whole configuration.
+// Config is chatgw's whole configuration. Build it with Load.
+//
+// Config holds secrets: log it through its LogValue (slog.LogValuer) or
+// String methods, which redact them, never field by field.
 type Config struct {
 	HTTPAddr       string // HTTP_ADDR, ":3000"
 	PublicURL      string // PUBLIC_URL, "http://localhost:3000" (no trailing slash)
-	DatabaseURL    string // DATABASE_URL
+	DatabaseURL    string // DATABASE_URL, "postgres://localhost:5432/chatgw?sslmode=disable"
 	MigrateOnStart bool   // MIGRATE_ON_START, true
 
 	JWT JWTConfig
@@ -20,53 +23,65 @@ type Config struct {
 	Webhook WebhookConfig
 
 	ReplyTokenTTL time.Duration // REPLY_TOKEN_TTL, 24h
-	// ReplyTokenSecret (REPLY_TOKEN_SECRET, optional) signs reply tokens.
-	// When unset it is derived from JWT_SECRET, else from N8N_WEBHOOK_SECRET.
+	// ReplyTokenSecret (REPLY_TOKEN_SECRET, optional) signs reply tokens: the
+	// variable's bytes when set. When unset it is derived as
+	// HMAC-SHA256(key=JWT_SECRET, "chatgw reply token v1") when JWT_SECRET is
+	// set, else HMAC-SHA256(key=decoded N8N_WEBHOOK_SECRET, same label) when
+	// that is set, else it is nil: the application then signs with a random
+	// per-process key (reply tokens die with the process) and warns.
 	ReplyTokenSecret []byte
 
-	CORSOrigins      []string // CORS_ORIGINS, comma-separated; ["*"] for any; empty = same origin only
-	MaxMessageLength int      // MAX_MESSAGE_LENGTH, 4000
+	CORSOrigins      []string // CORS_ORIGINS, comma-separated (trimmed, empties dropped, no trailing slash); ["*"] for any; empty = same origin only
+	MaxMessageLength int      // MAX_MESSAGE_LENGTH, 4000 (code points after trimming; > 0)
 
 	RateLimit RateLimitConfig
 
-	TrustedProxies        []netip.Prefix // TRUSTED_PROXIES, CIDRs (a bare IP is a /32 or /128)
-	MaxSocketsPerIdentity int            // MAX_SOCKETS_PER_IDENTITY, 5
+	TrustedProxies        []netip.Prefix // TRUSTED_PROXIES, comma-separated CIDRs (a bare IP is a /32 or /128); masked
+	MaxSocketsPerIdentity int            // MAX_SOCKETS_PER_IDENTITY, 5 (> 0)
 
-	TLSCertFile string // TLS_CERT_FILE
-	TLSKeyFile  string // TLS_KEY_FILE (both or neither)
+	TLSCertFile string // TLS_CERT_FILE (readable)
+	TLSKeyFile  string // TLS_KEY_FILE (readable; both or neither)
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, 15s
-	LogLevel        string        // LOG_LEVEL: debug, info, warn, error; "info"
+	LogLevel        string        // LOG_LEVEL: debug, info, warn, error (lower case); "info". See SlogLevel.
 }
 
 // JWTConfig configures verification of users' JWTs.
 type JWTConfig struct {
-	Secret        []byte   // JWT_SECRET (HS256)
+	Secret        []byte   // JWT_SECRET (HS256); required unless PublicKeyFile is set
 	PublicKeyFile string   // JWT_PUBLIC_KEY_FILE (PEM RSA → RS256, EC → ES256); wins over Secret when both are set
-	Issuer        string   // JWT_ISSUER
-	Audience      string   // JWT_AUDIENCE
+	Issuer        string   // JWT_ISSUER; enforced when set
+	Audience      string   // JWT_AUDIENCE; enforced when set
 	RolesClaim    string   // JWT_ROLES_CLAIM, "roles"
-	TecnicoRoles  []string // TECNICO_ROLES, "tecnico,admin"
+	TecnicoRoles  []string // TECNICO_ROLES, "tecnico,admin" (comma-separated, trimmed)
+
+	// PublicKeyPEM is the content of PublicKeyFile, read by Load (nil when
+	// the file is not set). It is not parsed here: auth.NewVerifier does.
+	PublicKeyPEM []byte
 }
 
 // WebhookConfig configures delivery to n8n.
 type WebhookConfig struct {
-	URL             string // N8N_WEBHOOK_URL; empty disables delivery
-	Secret          string // N8N_WEBHOOK_SECRET, "whsec_<base64>"
-	AuthHeaderName  string // from N8N_WEBHOOK_AUTH_HEADER "Name: value"
+	URL             string // N8N_WEBHOOK_URL; empty disables delivery. Absolute http(s); http only to loopback or with AllowHTTP
+	Secret          string // N8N_WEBHOOK_SECRET, "whsec_<base64>"; empty = unsigned deliveries
+	AuthHeaderName  string // from N8N_WEBHOOK_AUTH_HEADER "Name: value" (canonical form)
 	AuthHeaderValue string
 	AllowHTTP       bool          // WEBHOOK_ALLOW_HTTP, false
-	MaxAttempts     int           // WEBHOOK_MAX_ATTEMPTS, 10
+	MaxAttempts     int           // WEBHOOK_MAX_ATTEMPTS, 10 (> 0)
 	Timeout         time.Duration // WEBHOOK_TIMEOUT, 10s
-	BackoffBase     time.Duration // WEBHOOK_BACKOFF_BASE, 1s
+	BackoffBase     time.Duration // WEBHOOK_BACKOFF_BASE, 1s (≤ BackoffMax)
 	BackoffMax      time.Duration // WEBHOOK_BACKOFF_MAX, 1h
+
+	// SecretKey is the base64-decoded part of Secret after "whsec_": the
+	// HMAC key of the Standard Webhooks signature. Nil when Secret is empty.
+	SecretKey []byte
 }
 
-// RateLimitConfig holds the abuse limits. A zero rate disables that limit
-// (benchmarks set them to 0).
+// RateLimitConfig holds the abuse limits. Every value is ≥ 0, and a zero
+// rate disables that limit (benchmarks set them to 0).
 type RateLimitConfig struct {
-	MessagesPerSec      float64 // RATE_LIMIT_MESSAGES_PER_SEC, 10 (per conversation)
-	MessagesBurst       int     // RATE_LIMIT_MESSAGES_BURST, 20
-	ConnectsPerMin      int     // RATE_LIMIT_CONNECTS_PER_MIN, 60 (per client IP)
-	ConversationsPerMin int     // RATE_LIMIT_CONVERSATIONS_PER_MIN, 30 (per client IP)
+	MessagesPerSec      float64 // RATE_LIMIT_MESSAGES_PER_SEC, 10 (per conversation); 0 disables
+	MessagesBurst       int     // RATE_LIMIT_MESSAGES_BURST, 20; must be ≥ 1 when MessagesPerSec > 0
+	ConnectsPerMin      int     // RATE_LIMIT_CONNECTS_PER_MIN, 60 (per client IP); 0 disables
+	ConversationsPerMin int     // RATE_LIMIT_CONVERSATIONS_PER_MIN, 30 (per client IP); 0 disables
 }
