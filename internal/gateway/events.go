@@ -8,11 +8,12 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/payload"
 )
 
 // eventHandler handles one client event whose payload decoded to an
 // object. It returns the ack body's fields besides ok:true.
-type eventHandler func(ctx context.Context, s *socket.Socket, sess *session, event string, p *payload) (map[string]any, error)
+type eventHandler func(ctx context.Context, s *socket.Socket, sess *session, event string, p *payload.Object) (map[string]any, error)
 
 // on registers h for event with the work every event shares: payload
 // decoding, a deadline, shutdown tracking, metrics, and the one translation
@@ -41,7 +42,7 @@ func (g *Gateway) dispatch(s *socket.Socket, sess *session, event string, args [
 		return nil, &chat.Error{Code: chat.CodeInternal, Message: "server is shutting down; reconnect and retry"}
 	}
 	defer g.end()
-	p, err := decodePayload(args)
+	p, err := payload.FromEventArgs(args)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +130,7 @@ func (g *Gateway) end() {
 }
 
 func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
-	return func(ctx context.Context, s *socket.Socket, sess *session, event string, p *payload) (map[string]any, error) {
+	return func(ctx context.Context, s *socket.Socket, sess *session, event string, p *payload.Object) (map[string]any, error) {
 		if event == "client-send-user" {
 			g.metrics.DeprecatedEvents.WithLabelValues(event).Inc()
 			if sess.warnedDeprecated.CompareAndSwap(false, true) {
@@ -141,13 +142,13 @@ func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
 			fallback = uuid.Nil // client-send-tecnico always names its conversation
 		}
 		in := chat.SendInput{
-			ConversationID:  p.uuid("conversationId", fallback),
-			Content:         p.string("content"),
-			ClientMessageID: p.optionalString("clientMessageId"),
+			ConversationID:  p.UUID("conversationId", fallback),
+			Content:         p.String("content"),
+			ClientMessageID: p.OptionalString("clientMessageId"),
 			AsTechnician:    asTechnician,
 			SocketID:        string(s.Id()),
 		}
-		if err := p.err(); err != nil {
+		if err := p.Err(); err != nil {
 			return nil, err
 		}
 		res, err := g.svc.SendMessage(ctx, sess.identity, in)
@@ -163,8 +164,8 @@ func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
 	}
 }
 
-func (g *Gateway) joinConversation(ctx context.Context, s *socket.Socket, sess *session, _ string, p *payload) (map[string]any, error) {
-	id := p.uuid("conversationId", uuid.Nil)
+func (g *Gateway) joinConversation(ctx context.Context, s *socket.Socket, sess *session, _ string, p *payload.Object) (map[string]any, error) {
+	id := p.UUID("conversationId", uuid.Nil)
 	if err := requireID(p, id); err != nil {
 		return nil, err
 	}
@@ -175,8 +176,8 @@ func (g *Gateway) joinConversation(ctx context.Context, s *socket.Socket, sess *
 	return map[string]any{"conversationId": id}, nil
 }
 
-func (g *Gateway) leaveConversation(_ context.Context, s *socket.Socket, _ *session, _ string, p *payload) (map[string]any, error) {
-	id := p.uuid("conversationId", uuid.Nil)
+func (g *Gateway) leaveConversation(_ context.Context, s *socket.Socket, _ *session, _ string, p *payload.Object) (map[string]any, error) {
+	id := p.UUID("conversationId", uuid.Nil)
 	if err := requireID(p, id); err != nil {
 		return nil, err
 	}
@@ -184,19 +185,19 @@ func (g *Gateway) leaveConversation(_ context.Context, s *socket.Socket, _ *sess
 	return map[string]any{"conversationId": id}, nil
 }
 
-func (g *Gateway) getHistory(ctx context.Context, _ *socket.Socket, sess *session, _ string, p *payload) (map[string]any, error) {
+func (g *Gateway) getHistory(ctx context.Context, _ *socket.Socket, sess *session, _ string, p *payload.Object) (map[string]any, error) {
 	in := chat.HistoryInput{
-		ConversationID: p.uuid("conversationId", sess.conversationID),
-		AfterSeq:       p.int("afterSeq", 0),
+		ConversationID: p.UUID("conversationId", sess.conversationID),
+		AfterSeq:       p.Int("afterSeq", 0),
 	}
-	if p.present("limit") {
-		limit := p.int("limit", 0)
+	if p.Present("limit") {
+		limit := p.Int("limit", 0)
 		if limit < 1 || limit > chat.MaxHistoryLimit {
-			p.fail("limit", fmt.Sprintf("must be between 1 and %d", chat.MaxHistoryLimit))
+			p.Fail("limit", fmt.Sprintf("must be between 1 and %d", chat.MaxHistoryLimit))
 		}
 		in.Limit = int(limit)
 	}
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	page, err := g.svc.History(ctx, sess.identity, in)
@@ -207,9 +208,9 @@ func (g *Gateway) getHistory(ctx context.Context, _ *socket.Socket, sess *sessio
 }
 
 // requireID adds a "required" field error when id is missing.
-func requireID(p *payload, id uuid.UUID) error {
-	if id == uuid.Nil && len(p.fields) == 0 {
-		p.fail("conversationId", "is required")
+func requireID(p *payload.Object, id uuid.UUID) error {
+	if id == uuid.Nil && !p.HasErrors() {
+		p.Fail("conversationId", "is required")
 	}
-	return p.err()
+	return p.Err()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/payload"
 )
 
 // authenticate is the handshake middleware (contract §4): a JWT in
@@ -49,7 +50,7 @@ func (g *Gateway) identify(ctx context.Context, auth map[string]any) (*session, 
 	}
 	convStr, ok1 := rawConv.(string)
 	tokenStr, ok2 := rawToken.(string)
-	convID, err := parseUUID(convStr)
+	convID, err := payload.ParseUUID(convStr)
 	if !ok1 || !ok2 || tokenStr == "" || err != nil {
 		return nil, chat.ErrSessionInvalid
 	}
@@ -75,7 +76,7 @@ func (g *Gateway) identifyUser(ctx context.Context, auth map[string]any, rawToke
 		return sess, nil
 	}
 	convStr, ok := rawConv.(string)
-	convID, err := parseUUID(convStr)
+	convID, err := payload.ParseUUID(convStr)
 	if !ok || err != nil {
 		return nil, chat.ValidationError(chat.FieldError{Field: "conversationId", Message: "must be a UUID string"})
 	}
