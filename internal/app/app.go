@@ -1,0 +1,228 @@
+// Package app wires chatgw together from a Config and runs it: it builds
+// every component, starts them in order and stops them in reverse.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/chatgw/chatgw/internal/auth"
+	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/config"
+	"github.com/chatgw/chatgw/internal/gateway"
+	"github.com/chatgw/chatgw/internal/httpapi"
+	"github.com/chatgw/chatgw/internal/metrics"
+	"github.com/chatgw/chatgw/internal/postgres"
+	"github.com/chatgw/chatgw/internal/webhook"
+)
+
+// App is one running chatgw.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	pool    *pgxpool.Pool
+	river   *river.Client[pgx.Tx]
+	gateway *gateway.Gateway
+	server  *http.Server
+	ln      net.Listener
+	served  chan error
+}
+
+// New builds the app: it connects to the database, migrates it when
+// MIGRATE_ON_START is set, and wires every component. Nothing listens
+// until Start.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (_ *App, err error) {
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			pool.Close()
+		}
+	}()
+	if cfg.MigrateOnStart {
+		if err := postgres.Migrate(ctx, pool, log); err != nil {
+			return nil, err
+		}
+	}
+
+	m := metrics.New(reg)
+	users, err := auth.NewVerifier(verifierConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
+	}
+	replyKey := cfg.ReplyTokenSecret
+	if replyKey == nil {
+		replyKey = make([]byte, 32)
+		_, _ = rand.Read(replyKey)
+		log.Warn("no key for reply tokens (set REPLY_TOKEN_SECRET, JWT_SECRET or N8N_WEBHOOK_SECRET): using a random one, so reply tokens die with this process")
+	}
+	replyTokens := auth.NewReplyTokens(replyKey, cfg.ReplyTokenTTL)
+
+	riverClient, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Logger:      log.With("component", "river"),
+		MaxAttempts: cfg.Webhook.MaxAttempts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river: %w", err)
+	}
+
+	storeCfg := postgres.StoreConfig{}
+	if cfg.Webhook.URL != "" {
+		storeCfg.Deliveries = riverClient
+		storeCfg.DeliveryArgs = webhook.NewDeliveryArgs
+	} else {
+		log.Info("N8N_WEBHOOK_URL is not set: messages are stored but no webhook delivery is enqueued")
+	}
+	if cfg.Webhook.URL != "" && cfg.Webhook.Secret == "" {
+		log.Warn("N8N_WEBHOOK_SECRET is not set: webhook deliveries are unsigned")
+	}
+	store := postgres.NewStore(pool, storeCfg)
+	svc := chat.NewService(chat.ServiceConfig{MaxMessageLength: cfg.MaxMessageLength}, store, nil)
+
+	gw := gateway.New(gateway.Config{
+		Service:     svc,
+		Verifier:    users,
+		Logger:      log.With("component", "gateway"),
+		Metrics:     m,
+		CORSOrigins: cfg.CORSOrigins,
+	})
+	svc.SetBroadcaster(gw)
+
+	api := httpapi.New(httpapi.Config{
+		Service:     svc,
+		Users:       users,
+		ReplyTokens: replyTokens,
+		Ready:       func(ctx context.Context) error { return postgres.CheckMigrations(ctx, pool) },
+		Metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Logger:      log.With("component", "http"),
+		Counters:    m,
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", gw.Handler())
+	mux.Handle("/", api)
+
+	return &App{
+		cfg:     cfg,
+		log:     log,
+		pool:    pool,
+		river:   riverClient,
+		gateway: gw,
+		server: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		served: make(chan error, 1),
+	}, nil
+}
+
+func verifierConfig(cfg config.Config) auth.VerifierConfig {
+	return auth.VerifierConfig{
+		Secret:       cfg.JWT.Secret,
+		PublicKeyPEM: cfg.JWT.PublicKeyPEM,
+		Issuer:       cfg.JWT.Issuer,
+		Audience:     cfg.JWT.Audience,
+		RolesClaim:   cfg.JWT.RolesClaim,
+		TecnicoRoles: cfg.JWT.TecnicoRoles,
+	}
+}
+
+// Start listens on HTTP_ADDR and starts the webhook workers.
+func (a *App) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	a.ln = ln
+	if err := a.river.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("river: %w", err)
+	}
+	go func() {
+		var err error
+		if a.cfg.TLSEnabled() {
+			err = a.server.ServeTLS(ln, a.cfg.TLSCertFile, a.cfg.TLSKeyFile)
+		} else {
+			err = a.server.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		a.served <- err
+	}()
+	a.log.Info("chatgw listening", "addr", ln.Addr().String(), "tls", a.cfg.TLSEnabled())
+	return nil
+}
+
+// Addr is the address Start listens on (useful with port 0).
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Served yields the HTTP server's error if it stops on its own.
+func (a *App) Served() <-chan error { return a.served }
+
+// Stop shuts down in the order the contract asks for: stop accepting, let
+// the transactions in flight finish, close the sockets' connections at the
+// transport level, stop River gracefully, close the database.
+func (a *App) Stop(ctx context.Context) error {
+	var errs []error
+	shutdown := make(chan error, 1)
+	// Shutdown closes the listener at once, then waits for requests; the
+	// gateway ends the long-lived ones (WebSockets, long polls).
+	go func() { shutdown <- a.server.Shutdown(ctx) }()
+	if err := a.gateway.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := <-shutdown; err != nil {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		_ = a.server.Close()
+	}
+	if err := a.river.Stop(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("river stop: %w", err))
+		_ = a.river.StopAndCancel(context.Background())
+	}
+	a.pool.Close()
+	return errors.Join(errs...)
+}
+
+// Run starts the app and serves until ctx is cancelled (SIGTERM/SIGINT),
+// then stops it within SHUTDOWN_TIMEOUT.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) error {
+	a, err := New(ctx, cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		a.pool.Close()
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	case err := <-a.served:
+		log.Error("http server stopped", "error", err)
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := a.Stop(stopCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
