@@ -93,7 +93,7 @@ func token(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 			roleList = append(roleList, r)
 		}
 	}
-	tok, err := auth.MintUserToken(cfg.JWT.Secret, *sub, roleList, *ttl, cfg.JWT.Issuer, cfg.JWT.Audience, cfg.JWT.RolesClaim, time.Now())
+	tok, err := auth.MintUserToken(cfg.JWT.Secret, *sub, roleList, cfg.JWT.RolesClaim, *ttl, cfg.JWT.Issuer, cfg.JWT.Audience, time.Now())
 	if err != nil {
 		return err
 	}
