@@ -23,7 +23,9 @@ CREATE TABLE messages (
     sender_id         text,
     content           text        NOT NULL,
     client_message_id text,
-    created_at        timestamptz NOT NULL DEFAULT now(),
+    -- clock_timestamp(): taken under the conversation's row lock, so createdAt
+    -- follows seq (now() would be the start of a transaction that may have waited).
+    created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
     CONSTRAINT messages_conversation_seq_key UNIQUE (conversation_id, seq),
     -- NULLs are distinct, so only messages that carry a clientMessageId are deduplicated.
     CONSTRAINT messages_conversation_client_message_id_key UNIQUE (conversation_id, client_message_id)
