@@ -256,7 +256,9 @@ func TestMintUserToken(t *testing.T) {
 		"no secret": func() (string, error) { return MintUserToken(nil, "u", nil, "", time.Hour, "", "", now) },
 		"no sub":    func() (string, error) { return MintUserToken(testSecret, "", nil, "", time.Hour, "", "", now) },
 		"no ttl":    func() (string, error) { return MintUserToken(testSecret, "u", nil, "", 0, "", "", now) },
-		"bad claim": func() (string, error) { return MintUserToken(testSecret, "u", []string{"a"}, "sub", time.Hour, "", "", now) },
+		"bad claim": func() (string, error) {
+			return MintUserToken(testSecret, "u", []string{"a"}, "sub", time.Hour, "", "", now)
+		},
 	} {
 		_, err := f()
 		require.Error(t, err, name)
