@@ -31,14 +31,17 @@ import (
 
 // App is one running chatgw.
 type App struct {
-	cfg     config.Config
-	log     *slog.Logger
-	pool    *pgxpool.Pool
-	river   *river.Client[pgx.Tx]
-	gateway *gateway.Gateway
-	server  *http.Server
-	ln      net.Listener
-	served  chan error
+	cfg   config.Config
+	log   *slog.Logger
+	pool  *pgxpool.Pool
+	river *river.Client[pgx.Tx]
+	// riverWorks is true when the client has workers to run; without them
+	// it only inserts jobs (inside the send transactions).
+	riverWorks bool
+	gateway    *gateway.Gateway
+	server     *http.Server
+	ln         net.Listener
+	served     chan error
 }
 
 // New builds the app: it connects to the database, migrates it when
@@ -151,9 +154,11 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
 	a.ln = ln
-	if err := a.river.Start(ctx); err != nil {
-		ln.Close()
-		return fmt.Errorf("river: %w", err)
+	if a.riverWorks {
+		if err := a.river.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("river: %w", err)
+		}
 	}
 	go func() {
 		var err error
@@ -193,9 +198,11 @@ func (a *App) Stop(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		_ = a.server.Close()
 	}
-	if err := a.river.Stop(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("river stop: %w", err))
-		_ = a.river.StopAndCancel(context.Background())
+	if a.riverWorks {
+		if err := a.river.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("river stop: %w", err))
+			_ = a.river.StopAndCancel(context.Background())
+		}
 	}
 	a.pool.Close()
 	return errors.Join(errs...)

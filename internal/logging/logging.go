@@ -25,6 +25,9 @@ func New(w io.Writer, level slog.Leveler) *slog.Logger {
 
 func redact(_ []string, a slog.Attr) slog.Attr {
 	key := strings.ToLower(a.Key)
+	if strings.HasSuffix(key, "_ttl") {
+		return a // a lifetime, not a credential
+	}
 	for _, s := range sensitiveKeys {
 		if strings.Contains(key, s) {
 			return slog.String(a.Key, Redacted)

@@ -1,0 +1,285 @@
+// Package apptest starts a whole chatgw on 127.0.0.1:0 against a fresh
+// database, and drives it with the Go Socket.IO client, for end-to-end tests.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	client "github.com/zishang520/socket.io/clients/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/chatgw/chatgw/internal/app"
+	"github.com/chatgw/chatgw/internal/auth"
+	"github.com/chatgw/chatgw/internal/config"
+	"github.com/chatgw/chatgw/internal/logging"
+	"github.com/chatgw/chatgw/internal/postgres/pgtest"
+)
+
+// JWTSecret signs the test users' tokens.
+const JWTSecret = "apptest-jwt-secret-0123456789abcdef"
+
+// Timeout bounds every wait in these helpers.
+const Timeout = 10 * time.Second
+
+// Server is a running chatgw.
+type Server struct {
+	URL         string
+	Config      config.Config
+	DatabaseURL string
+	Pool        *pgxpool.Pool
+	Registry    *prometheus.Registry
+	Logs        *LogBuffer
+	App         *app.App
+}
+
+// Start runs a gateway on a fresh database. env overrides the environment
+// it is configured from (HTTP_ADDR, DATABASE_URL and JWT_SECRET have test
+// defaults); the gateway stops at the end of the test.
+func Start(t testing.TB, env map[string]string) *Server {
+	t.Helper()
+	dbURL := pgtest.NewDatabase(t)
+	vars := map[string]string{
+		"HTTP_ADDR":    "127.0.0.1:0",
+		"DATABASE_URL": dbURL,
+		"JWT_SECRET":   JWTSecret,
+		// Tests open many sockets and conversations from one IP.
+		"RATE_LIMIT_CONNECTS_PER_MIN":      "0",
+		"RATE_LIMIT_CONVERSATIONS_PER_MIN": "0",
+		"LOG_LEVEL":                        "debug",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	require.NoError(t, err)
+
+	logs := &LogBuffer{}
+	reg := prometheus.NewRegistry()
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, logging.New(logs, cfg.SlogLevel()), reg)
+	require.NoError(t, err)
+	require.NoError(t, a.Start(ctx))
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), Timeout)
+		defer cancel()
+		if err := a.Stop(stopCtx); err != nil {
+			t.Errorf("stop gateway: %v", err)
+		}
+	})
+	pool, err := pgxpool.New(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	scheme := "http"
+	if cfg.TLSEnabled() {
+		scheme = "https"
+	}
+	return &Server{
+		URL:         scheme + "://" + a.Addr(),
+		Config:      cfg,
+		DatabaseURL: dbURL,
+		Pool:        pool,
+		Registry:    reg,
+		Logs:        logs,
+		App:         a,
+	}
+}
+
+// Token mints a user JWT valid for an hour.
+func (s *Server) Token(t testing.TB, sub string, roles ...string) string {
+	t.Helper()
+	tok, err := auth.MintUserToken([]byte(JWTSecret), sub, roles, s.Config.JWT.RolesClaim, time.Hour, s.Config.JWT.Issuer, s.Config.JWT.Audience, time.Now())
+	require.NoError(t, err)
+	return tok
+}
+
+// Anonymous is an anonymous conversation and its session token.
+type Anonymous struct {
+	ConversationID string
+	SessionToken   string
+}
+
+// Auth is the handshake auth of the anonymous visitor.
+func (a Anonymous) Auth() map[string]any {
+	return map[string]any{"conversationId": a.ConversationID, "session_token": a.SessionToken}
+}
+
+// CreateAnonymous creates an anonymous conversation over HTTP.
+func (s *Server) CreateAnonymous(t testing.TB) Anonymous {
+	t.Helper()
+	status, body := s.Do(t, http.MethodPost, "/v1/conversations", "", `{}`)
+	require.Equal(t, http.StatusCreated, status, "%v", body)
+	return Anonymous{ConversationID: body["conversationId"].(string), SessionToken: body["session_token"].(string)}
+}
+
+// CreateOwned creates a conversation owned by the token's subject.
+func (s *Server) CreateOwned(t testing.TB, token string) string {
+	t.Helper()
+	status, body := s.Do(t, http.MethodPost, "/v1/conversations", token, `{}`)
+	require.Equal(t, http.StatusCreated, status, "%v", body)
+	return body["conversationId"].(string)
+}
+
+// Do sends an HTTP request (bearer is the Authorization token, if any) and
+// decodes the JSON answer.
+func (s *Server) Do(t testing.TB, method, path, bearer, body string, headers ...string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := HTTPClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var out map[string]any
+	if len(bytes.TrimSpace(data)) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		require.NoError(t, json.Unmarshal(data, &out), "%s", data)
+	}
+	return resp.StatusCode, out
+}
+
+// HTTPClient is the client Do uses; TLS tests replace its transport.
+var HTTPClient = &http.Client{Timeout: Timeout}
+
+// Socket is a connected Go Socket.IO client that records the events it gets.
+type Socket struct {
+	*client.Socket
+	Events *Recorder
+}
+
+// ClientOptions returns options for one deterministic client: websocket
+// only (the client otherwise picks a transport at random), no reconnection,
+// a connection of its own.
+func ClientOptions(auth map[string]any) *client.Options {
+	opts := client.DefaultOptions()
+	opts.SetTransports(types.NewSet(client.WebSocket))
+	opts.SetReconnection(false)
+	opts.SetForceNew(true)
+	opts.SetMultiplex(false)
+	opts.SetTimeout(Timeout)
+	if auth != nil {
+		opts.SetAuth(auth)
+	}
+	return opts
+}
+
+// recorded are the server → client events a Socket records.
+var recorded = []string{"message", "message-saved", "error", "validation-error", "typing", "session-replaced"}
+
+// Dial connects without waiting; it returns the socket and a channel that
+// yields nil on connect or the connect_error.
+func (s *Server) Dial(t testing.TB, opts *client.Options) (*Socket, <-chan error) {
+	t.Helper()
+	sock, err := client.Connect(s.URL+"/", opts)
+	require.NoError(t, err)
+	rec := NewRecorder()
+	for _, ev := range recorded {
+		ev := ev
+		_ = sock.On(types.EventName(ev), func(args ...any) { rec.add(ev, args) })
+	}
+	result := make(chan error, 1)
+	var once sync.Once
+	_ = sock.On("connect", func(...any) { once.Do(func() { result <- nil }) })
+	_ = sock.On("connect_error", func(args ...any) {
+		once.Do(func() {
+			if len(args) > 0 {
+				if e, ok := args[0].(*types.ExtendedError); ok {
+					result <- e
+					return
+				}
+				result <- fmt.Errorf("connect_error: %v", args[0])
+				return
+			}
+			result <- fmt.Errorf("connect_error")
+		})
+	})
+	t.Cleanup(func() { sock.Disconnect() })
+	return &Socket{Socket: sock, Events: rec}, result
+}
+
+// Connect connects with auth and waits until the server accepted it.
+func (s *Server) Connect(t testing.TB, auth map[string]any) *Socket {
+	t.Helper()
+	sock, result := s.Dial(t, ClientOptions(auth))
+	select {
+	case err := <-result:
+		require.NoError(t, err, "connect")
+	case <-time.After(Timeout):
+		t.Fatal("connect timed out")
+	}
+	return sock
+}
+
+// ConnectError connects with auth, expects a rejection, and returns the
+// code in its data and its message.
+func (s *Server) ConnectError(t testing.TB, auth map[string]any) (code string, message string) {
+	t.Helper()
+	sock, result := s.Dial(t, ClientOptions(auth))
+	defer sock.Disconnect()
+	select {
+	case err := <-result:
+		require.Error(t, err, "expected the handshake to be rejected")
+		ext, ok := err.(*types.ExtendedError)
+		require.True(t, ok, "connect_error is %T", err)
+		data, _ := ext.Data.(map[string]any)
+		c, _ := data["code"].(string)
+		return c, ext.Message
+	case <-time.After(Timeout):
+		t.Fatal("connect timed out")
+	}
+	return "", ""
+}
+
+// Emit sends event with payload and returns the ack body.
+func (s *Socket) Emit(t testing.TB, event string, payload any) map[string]any {
+	t.Helper()
+	type result struct {
+		args []any
+		err  error
+	}
+	done := make(chan result, 1)
+	s.Socket.Timeout(Timeout).EmitWithAck(event, payload)(func(args []any, err error) {
+		done <- result{args, err}
+	})
+	r := <-done
+	require.NoError(t, r.err, "ack of %s", event)
+	require.Len(t, r.args, 1, "ack of %s", event)
+	body, ok := r.args[0].(map[string]any)
+	require.True(t, ok, "ack body is %T", r.args[0])
+	return body
+}
+
+// Send emits client-send-message and requires success; it returns the message.
+func (s *Socket) Send(t testing.TB, payload map[string]any) map[string]any {
+	t.Helper()
+	ack := s.Emit(t, "client-send-message", payload)
+	require.Equal(t, true, ack["ok"], "%v", ack)
+	return ack["message"].(map[string]any)
+}
+
+// ParseUUID parses a string id in tests.
+func ParseUUID(t testing.TB, s string) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(s)
+	require.NoError(t, err)
+	return id
+}
