@@ -126,6 +126,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		pool:    pool,
 		river:   riverClient,
 		gateway: gw,
+		metrics: m,
 		server: &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -175,6 +176,9 @@ func (a *App) Start(ctx context.Context) error {
 	a.log.Info("chatgw listening", "addr", ln.Addr().String(), "tls", a.cfg.TLSEnabled())
 	return nil
 }
+
+// Metrics returns the app's metrics (tests read them directly).
+func (a *App) Metrics() *metrics.Metrics { return a.metrics }
 
 // Addr is the address Start listens on (useful with port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }

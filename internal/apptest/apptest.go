@@ -25,6 +25,7 @@ import (
 	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/logging"
+	"github.com/chatgw/chatgw/internal/metrics"
 	"github.com/chatgw/chatgw/internal/postgres/pgtest"
 )
 
@@ -97,6 +98,9 @@ func Start(t testing.TB, env map[string]string) *Server {
 		App:         a,
 	}
 }
+
+// Metrics returns the gateway's metrics.
+func (s *Server) Metrics() *metrics.Metrics { return s.App.Metrics() }
 
 // Token mints a user JWT valid for an hour.
 func (s *Server) Token(t testing.TB, sub string, roles ...string) string {
