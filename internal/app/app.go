@@ -39,6 +39,7 @@ type App struct {
 	// it only inserts jobs (inside the send transactions).
 	riverWorks bool
 	gateway    *gateway.Gateway
+	metrics    *metrics.Metrics
 	server     *http.Server
 	ln         net.Listener
 	served     chan error
