@@ -38,11 +38,13 @@ type App struct {
 	// riverWorks is true when the client has workers to run; without them
 	// it only inserts jobs (inside the send transactions).
 	riverWorks bool
-	gateway    *gateway.Gateway
-	metrics    *metrics.Metrics
-	server     *http.Server
-	ln         net.Listener
-	served     chan error
+	// depth keeps chatgw_webhook_queue_depth current while River works.
+	depth   *webhook.DepthReporter
+	gateway *gateway.Gateway
+	metrics *metrics.Metrics
+	server  *http.Server
+	ln      net.Listener
+	served  chan error
 }
 
 // New builds the app: it connects to the database, migrates it when
@@ -77,10 +79,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	}
 	replyTokens := auth.NewReplyTokens(replyKey, cfg.ReplyTokenTTL)
 
-	riverClient, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+	riverCfg := &river.Config{
 		Logger:      log.With("component", "river"),
 		MaxAttempts: cfg.Webhook.MaxAttempts,
-	})
+	}
+	var depth *webhook.DepthReporter
+	if cfg.Webhook.URL != "" {
+		worker, err := webhook.NewWorker(webhookConfig(cfg, pool, replyTokens, log, m))
+		if err != nil {
+			return nil, err
+		}
+		webhook.Configure(riverCfg, worker, webhook.DefaultMaxWorkers)
+		depth = webhook.NewDepthReporter(webhook.DepthConfig{
+			DB: pool, Gauge: m.WebhookQueueDepth, Logger: log.With("component", "webhook"),
+		})
+	}
+	riverClient, err := river.NewClient(riverpgxv5.New(pool), riverCfg)
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
 	}
@@ -122,12 +136,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	mux.Handle("/", api)
 
 	return &App{
-		cfg:     cfg,
-		log:     log,
-		pool:    pool,
-		river:   riverClient,
-		gateway: gw,
-		metrics: m,
+		cfg:   cfg,
+		log:   log,
+		pool:  pool,
+		river: riverClient,
+		// Workers run only when there is somewhere to deliver to.
+		riverWorks: depth != nil,
+		depth:      depth,
+		gateway:    gw,
+		metrics:    m,
 		server: &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -136,6 +153,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		},
 		served: make(chan error, 1),
 	}, nil
+}
+
+// webhookConfig is the delivery worker's configuration. The worker reads
+// messages through a Store of its own without deliveries: it only loads.
+func webhookConfig(cfg config.Config, pool *pgxpool.Pool, replyTokens *auth.ReplyTokens, log *slog.Logger, m *metrics.Metrics) webhook.Config {
+	return webhook.Config{
+		URL:             cfg.Webhook.URL,
+		SecretKey:       cfg.Webhook.SecretKey,
+		AuthHeaderName:  cfg.Webhook.AuthHeaderName,
+		AuthHeaderValue: cfg.Webhook.AuthHeaderValue,
+		PublicURL:       cfg.PublicURL,
+		Timeout:         cfg.Webhook.Timeout,
+		Backoff:         webhook.Backoff{Base: cfg.Webhook.BackoffBase, Max: cfg.Webhook.BackoffMax},
+		Messages:        postgres.NewStore(pool, postgres.StoreConfig{}),
+		ReplyTokens:     replyTokens,
+		Logger:          log.With("component", "webhook"),
+		Metrics:         m,
+	}
 }
 
 func verifierConfig(cfg config.Config) auth.VerifierConfig {
@@ -161,6 +196,7 @@ func (a *App) Start(ctx context.Context) error {
 			ln.Close()
 			return fmt.Errorf("river: %w", err)
 		}
+		a.depth.Start(ctx)
 	}
 	go func() {
 		var err error
@@ -204,6 +240,7 @@ func (a *App) Stop(ctx context.Context) error {
 		_ = a.server.Close()
 	}
 	if a.riverWorks {
+		a.depth.Stop()
 		if err := a.river.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("river stop: %w", err))
 			_ = a.river.StopAndCancel(context.Background())
