@@ -18,10 +18,11 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres/dbsqlc"
 )
 
-// JobInserter inserts a River job inside a caller's transaction.
+// JobInserter inserts River jobs inside a caller's transaction.
 // *river.Client[pgx.Tx] satisfies it (an insert-only client is enough).
 type JobInserter interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
 // StoreConfig configures a Store.
@@ -31,6 +32,10 @@ type StoreConfig struct {
 	// DeliveryArgs builds the delivery job of a new message; nil means no
 	// deliveries. A nil result skips the delivery of that message.
 	DeliveryArgs func(msg chat.Message, socketID string) river.JobArgs
+	// Batch turns on group commit of AppendMessage (see BatchConfig); nil,
+	// or a MaxBatch of 1, means one transaction per send. With it, call
+	// Close when done.
+	Batch *BatchConfig
 }
 
 // Store implements chat.Store on PostgreSQL.
@@ -38,13 +43,43 @@ type Store struct {
 	pool *pgxpool.Pool
 	q    *dbsqlc.Queries
 	cfg  StoreConfig
+	// batch is the group committer; nil when batching is off.
+	batch *batcher
 }
 
 var _ chat.Store = (*Store)(nil)
 
-// NewStore returns a Store on pool.
+// NewStore returns a Store on pool. With cfg.Batch it starts the group
+// committer's goroutines: stop them with Close.
 func NewStore(pool *pgxpool.Pool, cfg StoreConfig) *Store {
-	return &Store{pool: pool, q: dbsqlc.New(pool), cfg: cfg}
+	s := &Store{pool: pool, q: dbsqlc.New(pool), cfg: cfg}
+	if cfg.Batch != nil {
+		if bc := cfg.Batch.withDefaults(); bc.MaxBatch > 1 {
+			s.batch = newBatcher(s, bc)
+		}
+	}
+	return s
+}
+
+// Close stops the group committer: it refuses new batches (later sends run
+// one transaction each), commits what is queued and waits for the
+// committers, or ctx. It does not close the pool.
+func (s *Store) Close(ctx context.Context) error {
+	if s.batch == nil {
+		return nil
+	}
+	return s.batch.stop(ctx)
+}
+
+// Batching reports whether group commit is on.
+func (s *Store) Batching() bool { return s.batch != nil }
+
+// BatchStats returns the group committer's counters (zero when it is off).
+func (s *Store) BatchStats() BatchStats {
+	if s.batch == nil {
+		return BatchStats{}
+	}
+	return s.batch.stats()
 }
 
 // Pool returns the store's pool (for callers that open their own
@@ -122,7 +157,20 @@ var errDuplicate = errors.New("duplicate client message id")
 // transaction; it returns after the commit. A repeated ClientMessageID
 // returns the first message with created=false and writes nothing (no seq
 // is consumed). A missing conversation gives chat.ErrNotFound.
+//
+// With group commit on, concurrent calls share a transaction (see
+// BatchConfig); the guarantees are the same.
 func (s *Store) AppendMessage(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
+	if s.batch != nil {
+		if res, ok := s.batch.append(ctx, m); ok {
+			return res.msg, res.created, res.err
+		}
+	}
+	return s.appendMessage(ctx, m)
+}
+
+// appendMessage is AppendMessage in a transaction of its own.
+func (s *Store) appendMessage(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
 	if msg, ok, err := s.byClientID(ctx, s.q, m); err != nil || ok {
 		return msg, false, err
 	}

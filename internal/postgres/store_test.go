@@ -345,6 +345,10 @@ func (failingInserter) InsertTx(context.Context, pgx.Tx, river.JobArgs, *river.I
 	return nil, errors.New("queue is on fire")
 }
 
+func (failingInserter) InsertManyTx(context.Context, pgx.Tx, []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	return nil, errors.New("queue is on fire")
+}
+
 func TestFailingJobInsertRollsBackMessage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
