@@ -42,6 +42,12 @@ type Config struct {
 	TLSCertFile string // TLS_CERT_FILE (readable)
 	TLSKeyFile  string // TLS_KEY_FILE (readable; both or neither)
 
+	// Group commit of sends (docs/performance.md).
+	SendBatchMax  int           // SEND_BATCH_MAX, 64: most messages per transaction; 1 disables group commit
+	SendBatchWait time.Duration // SEND_BATCH_WAIT, 0: extra wait for a batch that is not full (0: a lone send never waits)
+
+	PprofAddr string // PPROF_ADDR: listen address of net/http/pprof on its own listener; empty = off
+
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, 15s
 	LogLevel        string        // LOG_LEVEL: debug, info, warn, error (lower case); "info". See SlogLevel.
 }

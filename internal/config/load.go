@@ -37,6 +37,8 @@ const (
 	DefaultMaxSockets          = 5
 	DefaultShutdownTimeout     = 15 * time.Second
 	DefaultLogLevel            = "info"
+	DefaultSendBatchMax        = 64
+	DefaultSendBatchWait       = 0
 )
 
 // ReplyTokenKeyLabel is the message HMAC'd to derive ReplyTokenSecret from
@@ -174,6 +176,19 @@ func (l *loader) positiveDuration(name string, def time.Duration) time.Duration 
 	return d
 }
 
+func (l *loader) nonNegativeDuration(name string, def time.Duration) time.Duration {
+	v := l.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		l.fail(errf(name, `must be a duration ≥ 0 such as "0", "500us" or "2ms", got %q`, v))
+		return def
+	}
+	return d
+}
+
 // list splits a comma-separated value, trimming items and dropping empties.
 func list(v string) []string {
 	var out []string
@@ -238,6 +253,18 @@ func Load(getenv func(string) string) (Config, error) {
 	case c.TLSCertFile != "":
 		checkReadable(l, "TLS_CERT_FILE", c.TLSCertFile)
 		checkReadable(l, "TLS_KEY_FILE", c.TLSKeyFile)
+	}
+
+	c.SendBatchMax = l.positiveInt("SEND_BATCH_MAX", DefaultSendBatchMax)
+	c.SendBatchWait = l.nonNegativeDuration("SEND_BATCH_WAIT", DefaultSendBatchWait)
+	if c.SendBatchWait > time.Second {
+		l.fail(errf("SEND_BATCH_WAIT", "must be at most 1s, got %q", c.SendBatchWait.String()))
+	}
+	c.PprofAddr = l.str("PPROF_ADDR", "")
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			l.fail(errf("PPROF_ADDR", "must be host:port or :port, got %q", c.PprofAddr))
+		}
 	}
 
 	c.ShutdownTimeout = l.positiveDuration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout)
