@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -39,7 +40,11 @@ type App struct {
 	// it only inserts jobs (inside the send transactions).
 	riverWorks bool
 	// depth keeps chatgw_webhook_queue_depth current while River works.
-	depth   *webhook.DepthReporter
+	depth *webhook.DepthReporter
+	// store batches sends (group commit) when SEND_BATCH_MAX > 1.
+	store   *postgres.Store
+	pprof   *http.Server // PPROF_ADDR; nil when off
+	pprofLn net.Listener
 	gateway *gateway.Gateway
 	metrics *metrics.Metrics
 	server  *http.Server
@@ -109,6 +114,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	if cfg.Webhook.URL != "" && cfg.Webhook.Secret == "" {
 		log.Warn("N8N_WEBHOOK_SECRET is not set: webhook deliveries are unsigned")
 	}
+	if cfg.SendBatchMax > 1 {
+		storeCfg.Batch = &postgres.BatchConfig{MaxBatch: cfg.SendBatchMax, MaxWait: cfg.SendBatchWait}
+	}
 	store := postgres.NewStore(pool, storeCfg)
 	svc := chat.NewService(chat.ServiceConfig{MaxMessageLength: cfg.MaxMessageLength}, store, nil)
 
@@ -145,6 +153,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		depth:      depth,
 		gateway:    gw,
 		metrics:    m,
+		store:      store,
+		pprof:      pprofServer(cfg),
 		server: &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -153,6 +163,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		},
 		served: make(chan error, 1),
 	}, nil
+}
+
+// pprofServer serves net/http/pprof on PPROF_ADDR, apart from the public
+// listener; nil when PPROF_ADDR is unset.
+func pprofServer(cfg config.Config) *http.Server {
+	if cfg.PprofAddr == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 }
 
 // webhookConfig is the delivery worker's configuration. The worker reads
@@ -191,6 +216,16 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
 	a.ln = ln
+	if a.pprof != nil {
+		pln, err := net.Listen("tcp", a.cfg.PprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("PPROF_ADDR: %w", err)
+		}
+		a.pprofLn = pln
+		go func() { _ = a.pprof.Serve(pln) }()
+		a.log.Warn("pprof listening: keep PPROF_ADDR off public networks", "addr", pln.Addr().String())
+	}
 	if a.riverWorks {
 		if err := a.river.Start(ctx); err != nil {
 			ln.Close()
@@ -217,6 +252,17 @@ func (a *App) Start(ctx context.Context) error {
 // Metrics returns the app's metrics (tests read them directly).
 func (a *App) Metrics() *metrics.Metrics { return a.metrics }
 
+// PprofAddr is the address pprof listens on, "" when off.
+func (a *App) PprofAddr() string {
+	if a.pprofLn == nil {
+		return ""
+	}
+	return a.pprofLn.Addr().String()
+}
+
+// Store returns the app's message store (benchmarks read its batch stats).
+func (a *App) Store() *postgres.Store { return a.store }
+
 // Addr is the address Start listens on (useful with port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
@@ -238,6 +284,14 @@ func (a *App) Stop(ctx context.Context) error {
 	if err := <-shutdown; err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		_ = a.server.Close()
+	}
+	// Sends still queued for group commit are committed (their events have
+	// finished, so nothing new arrives).
+	if err := a.store.Close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if a.pprof != nil {
+		_ = a.pprof.Close()
 	}
 	if a.riverWorks {
 		a.depth.Stop()
