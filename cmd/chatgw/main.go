@@ -34,6 +34,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stderr)
 	case "token":
 		return token(rest, getenv, stdout, stderr)
+	case "webhooks":
+		return webhooks(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/chatgw/chatgw/internal/config"
+	"github.com/chatgw/chatgw/internal/webhook"
+)
+
+// webhooks runs `chatgw webhooks list|retry`: the operator's view of the
+// delivery queue and its dead letters (contract §1). It uses an
+// insert-only River client, so it never works jobs itself; a running
+// gateway picks retried deliveries up.
+func webhooks(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("webhooks: want a subcommand: list or retry")
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "list", "retry":
+	default:
+		return fmt.Errorf("webhooks: unknown subcommand %q (want list or retry)", sub)
+	}
+	fs := flag.NewFlagSet("webhooks "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	state := fs.String("state", "", "only deliveries in this state: discarded, retryable, available or completed")
+	limit := fs.Int("limit", 100, "at most this many deliveries, newest first")
+	discarded := fs.Bool("discarded", false, "retry every discarded (dead-lettered) delivery")
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	client, closeDB, err := jobClient(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if sub == "list" {
+		return webhooksList(ctx, client, *state, *limit, stdout)
+	}
+	return webhooksRetry(ctx, client, fs.Args(), *discarded, stdout)
+}
+
+func jobClient(ctx context.Context, cfg config.Config) (*river.Client[pgx.Tx], func(), error) {
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("database: %w", err)
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	if err != nil {
+		pool.Close()
+		return nil, nil, fmt.Errorf("river: %w", err)
+	}
+	return client, pool.Close, nil
+}
+
+func webhooksList(ctx context.Context, c webhook.JobClient, state string, limit int, stdout io.Writer) error {
+	if limit < 1 || limit > 10000 {
+		return fmt.Errorf("webhooks list: --limit must be between 1 and 10000, got %d", limit)
+	}
+	var st rivertype.JobState
+	if state != "" {
+		var err error
+		if st, err = webhook.ParseState(state); err != nil {
+			return fmt.Errorf("webhooks list: %w", err)
+		}
+	}
+	ds, err := webhook.List(ctx, c, st, limit)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, d := range ds {
+		printDelivery(tw, d)
+	}
+	return tw.Flush()
+}
+
+// printDelivery writes one line: job id, message id, state, attempts, last
+// error (on one line, "-" when none).
+func printDelivery(w io.Writer, d webhook.Delivery) {
+	lastErr := strings.Join(strings.Fields(d.LastError), " ")
+	if lastErr == "" {
+		lastErr = "-"
+	}
+	fmt.Fprintf(w, "%d\t%s\t%s\t%d/%d\t%s\n", d.JobID, d.MessageID, d.State, d.Attempts, d.MaxAttempts, lastErr)
+}
+
+func webhooksRetry(ctx context.Context, c webhook.JobClient, args []string, discarded bool, stdout io.Writer) error {
+	switch {
+	case discarded && len(args) > 0:
+		return errors.New("webhooks retry: give job ids or --discarded, not both")
+	case discarded:
+		n, err := webhook.RetryDiscarded(ctx, c)
+		fmt.Fprintf(stdout, "retried %d discarded deliveries\n", n)
+		return err
+	case len(args) == 0:
+		return errors.New("webhooks retry: give job ids, or --discarded")
+	}
+	ids := make([]int64, len(args))
+	for i, a := range args {
+		id, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("webhooks retry: %q is not a job id", a)
+		}
+		ids[i] = id
+	}
+	ds, err := webhook.Retry(ctx, c, ids...)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, d := range ds {
+		printDelivery(tw, d)
+	}
+	if ferr := tw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
