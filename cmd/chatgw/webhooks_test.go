@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/postgres/pgtest"
 	"github.com/chatgw/chatgw/internal/webhook"
 )
@@ -86,4 +87,11 @@ func TestWebhooksListAndRetry(t *testing.T) {
 	out, err = cli("webhooks", "retry", fmt.Sprint(deadID))
 	require.NoError(t, err)
 	require.Contains(t, out, dead.String())
+}
+
+func mustConfig(t *testing.T, getenv func(string) string) config.Config {
+	t.Helper()
+	cfg, err := config.Load(getenv)
+	require.NoError(t, err)
+	return cfg
 }
