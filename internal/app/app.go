@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,6 +51,9 @@ type App struct {
 	server  *http.Server
 	ln      net.Listener
 	served  chan error
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // New builds the app: it connects to the database, migrates it when
@@ -271,8 +275,14 @@ func (a *App) Served() <-chan error { return a.served }
 
 // Stop shuts down in the order the contract asks for: stop accepting, let
 // the transactions in flight finish, close the sockets' connections at the
-// transport level, stop River gracefully, close the database.
+// transport level, stop River gracefully, close the database. Calls after
+// the first return the first call's result.
 func (a *App) Stop(ctx context.Context) error {
+	a.stopOnce.Do(func() { a.stopErr = a.stop(ctx) })
+	return a.stopErr
+}
+
+func (a *App) stop(ctx context.Context) error {
 	var errs []error
 	shutdown := make(chan error, 1)
 	// Shutdown closes the listener at once, then waits for requests; the
