@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -81,7 +82,7 @@ func (g *Gateway) fail(s *socket.Socket, sess *session, event string, ack socket
 
 	body := map[string]any{"code": ce.Code, "message": ce.Message}
 	if ce.Code == chat.CodeRateLimited {
-		body["retryAfterMs"] = ce.RetryAfter.Milliseconds()
+		body["retryAfterMs"] = retryAfterMs(ce.RetryAfter)
 	}
 	if ce.Code == chat.CodeValidationFailed {
 		body["fields"] = fieldsOrEmpty(ce.Fields)
@@ -129,26 +130,25 @@ func (g *Gateway) end() {
 	}
 }
 
+// retryAfterMs rounds up, so a client that waits that long is let through.
+func retryAfterMs(d time.Duration) int64 {
+	return max(int64((d+time.Millisecond-1)/time.Millisecond), 1)
+}
+
 func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
 	return func(ctx context.Context, s *socket.Socket, sess *session, event string, p *payload.Object) (map[string]any, error) {
 		if event == "client-send-user" {
 			g.metrics.DeprecatedEvents.WithLabelValues(event).Inc()
 			if sess.warnedDeprecated.CompareAndSwap(false, true) {
-				g.socketLogger(s, sess).Warn("deprecated event used; switch to client-send-message", "event", event)
+				sess.log.Warn("deprecated event used; switch to client-send-message", "event", event)
 			}
 		}
-		fallback := sess.conversationID
-		if asTechnician {
-			fallback = uuid.Nil // client-send-tecnico always names its conversation
+		in, err := decodeSend(p, sess.conversationID, asTechnician)
+		if err != nil {
+			return nil, err
 		}
-		in := chat.SendInput{
-			ConversationID:  p.UUID("conversationId", fallback),
-			Content:         p.String("content"),
-			ClientMessageID: p.OptionalString("clientMessageId"),
-			AsTechnician:    asTechnician,
-			SocketID:        string(s.Id()),
-		}
-		if err := p.Err(); err != nil {
+		in.SocketID = string(s.Id())
+		if err := g.limitMessages(ctx, sess, in.ConversationID); err != nil {
 			return nil, err
 		}
 		res, err := g.svc.SendMessage(ctx, sess.identity, in)
@@ -157,47 +157,85 @@ func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
 		}
 		if sess.identity.Kind == chat.IdentityUser {
 			// An owner or technician who writes to a conversation follows it.
-			s.Join(room(in.ConversationID))
+			g.hub.join(sess, in.ConversationID, nil)
 		}
+		// Sent again on a repeated clientMessageId: the client retried
+		// because it missed the first answer.
 		_ = s.Emit("message-saved", res.Message)
 		return map[string]any{"message": res.Message}, nil
 	}
 }
 
-func (g *Gateway) joinConversation(ctx context.Context, s *socket.Socket, sess *session, _ string, p *payload.Object) (map[string]any, error) {
-	id := p.UUID("conversationId", uuid.Nil)
-	if err := requireID(p, id); err != nil {
+// decodeSend reads a send's payload. client-send-tecnico always names its
+// conversation; the others default to the handshake's.
+func decodeSend(p *payload.Object, handshakeConv uuid.UUID, asTechnician bool) (chat.SendInput, error) {
+	fallback := handshakeConv
+	if asTechnician {
+		fallback = uuid.Nil
+	}
+	in := chat.SendInput{
+		ConversationID:  p.UUID("conversationId", fallback),
+		Content:         p.String("content"),
+		ClientMessageID: p.OptionalString("clientMessageId"),
+		AsTechnician:    asTechnician,
+	}
+	return in, p.Err()
+}
+
+// limitMessages applies the per-conversation send limit. A send that will
+// be refused as FORBIDDEN must not take a token, or anyone could exhaust
+// another conversation's bucket; so an identity that is not obviously
+// allowed is authorized first.
+func (g *Gateway) limitMessages(ctx context.Context, sess *session, conv uuid.UUID) error {
+	if g.cfg.MessageLimiter == nil || conv == uuid.Nil {
+		return nil
+	}
+	id := sess.identity
+	switch {
+	case id.Kind == chat.IdentityAnonymous && conv != id.ConversationID:
+		return nil // the service refuses it
+	case id.Kind == chat.IdentityUser && !id.Technician:
+		if _, err := g.svc.Authorize(ctx, id, conv); err != nil {
+			return err
+		}
+	}
+	if ok, wait := g.cfg.MessageLimiter.Allow(conv.String()); !ok {
+		return &chat.Error{Code: chat.CodeRateLimited, Message: "too many messages in this conversation; retry later", RetryAfter: wait}
+	}
+	return nil
+}
+
+func (g *Gateway) joinConversation(ctx context.Context, _ *socket.Socket, sess *session, _ string, p *payload.Object) (map[string]any, error) {
+	id, err := decodeConversationID(p)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := g.svc.Authorize(ctx, sess.identity, id); err != nil {
 		return nil, err
 	}
-	s.Join(room(id))
+	g.hub.join(sess, id, nil)
 	return map[string]any{"conversationId": id}, nil
 }
 
-func (g *Gateway) leaveConversation(_ context.Context, s *socket.Socket, _ *session, _ string, p *payload.Object) (map[string]any, error) {
-	id := p.UUID("conversationId", uuid.Nil)
-	if err := requireID(p, id); err != nil {
+func (g *Gateway) leaveConversation(_ context.Context, _ *socket.Socket, sess *session, _ string, p *payload.Object) (map[string]any, error) {
+	id, err := decodeConversationID(p)
+	if err != nil {
 		return nil, err
 	}
-	s.Leave(room(id))
+	g.stopTyping(sess, id)
+	g.hub.leave(sess, id)
 	return map[string]any{"conversationId": id}, nil
+}
+
+// decodeConversationID reads the required conversationId of join and leave.
+func decodeConversationID(p *payload.Object) (uuid.UUID, error) {
+	id := p.UUID("conversationId", uuid.Nil)
+	return id, requireID(p, id)
 }
 
 func (g *Gateway) getHistory(ctx context.Context, _ *socket.Socket, sess *session, _ string, p *payload.Object) (map[string]any, error) {
-	in := chat.HistoryInput{
-		ConversationID: p.UUID("conversationId", sess.conversationID),
-		AfterSeq:       p.Int("afterSeq", 0),
-	}
-	if p.Present("limit") {
-		limit := p.Int("limit", 0)
-		if limit < 1 || limit > chat.MaxHistoryLimit {
-			p.Fail("limit", fmt.Sprintf("must be between 1 and %d", chat.MaxHistoryLimit))
-		}
-		in.Limit = int(limit)
-	}
-	if err := p.Err(); err != nil {
+	in, err := decodeHistory(p, sess.conversationID)
+	if err != nil {
 		return nil, err
 	}
 	page, err := g.svc.History(ctx, sess.identity, in)
@@ -205,6 +243,28 @@ func (g *Gateway) getHistory(ctx context.Context, _ *socket.Socket, sess *sessio
 		return nil, err
 	}
 	return map[string]any{"messages": page.Messages, "hasMore": page.HasMore}, nil
+}
+
+// decodeHistory reads client-get-history's payload.
+func decodeHistory(p *payload.Object, handshakeConv uuid.UUID) (chat.HistoryInput, error) {
+	in := chat.HistoryInput{
+		ConversationID: p.UUID("conversationId", handshakeConv),
+		AfterSeq:       p.Int("afterSeq", 0),
+	}
+	if in.AfterSeq < 0 {
+		p.Fail("afterSeq", "must be at least 0")
+	}
+	if p.Present("limit") {
+		limit, ok := p.Int("limit", 0), !p.HasErrors()
+		if ok && (limit < 1 || limit > chat.MaxHistoryLimit) {
+			p.Fail("limit", fmt.Sprintf("must be between 1 and %d", chat.MaxHistoryLimit))
+		}
+		in.Limit = int(limit)
+	}
+	if in.ConversationID == uuid.Nil && !p.HasErrors() {
+		p.Fail("conversationId", "is required")
+	}
+	return in, p.Err()
 }
 
 // requireID adds a "required" field error when id is missing.

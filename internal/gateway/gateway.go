@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,12 @@ import (
 // UserVerifier verifies a user's JWT (auth.Verifier).
 type UserVerifier interface {
 	Verify(token string) (chat.Identity, error)
+}
+
+// Limiter decides whether an event for key may proceed; when not, it says
+// how long to wait (*ratelimit.Limiter).
+type Limiter interface {
+	Allow(key string) (ok bool, retryAfter time.Duration)
 }
 
 // Config configures a Gateway.
@@ -43,6 +50,22 @@ type Config struct {
 	// MaxHTTPBufferSize is the largest Engine.IO message accepted; a larger
 	// one closes that client's connection. Default 1 MB.
 	MaxHTTPBufferSize int64
+
+	// MaxSocketsPerIdentity is how many sockets one user (JWT sub) or one
+	// anonymous conversation may have; the oldest is replaced beyond it.
+	// Default 5.
+	MaxSocketsPerIdentity int
+	// TypingTimeout is how long a "typing" indicator lasts unless renewed;
+	// then the others get typing:false, so a client that stopped without
+	// saying so does not leave "typing…" on screen. Default 5s.
+	TypingTimeout time.Duration
+	// MessageLimiter limits sends per conversation; nil: no limit.
+	MessageLimiter Limiter
+	// ConnectLimiter limits handshakes per client IP; nil: no limit.
+	ConnectLimiter Limiter
+	// ClientIP returns the client address of a handshake request (see
+	// clientip). Default: the TCP peer's IP.
+	ClientIP func(r *http.Request) string
 }
 
 func (c *Config) withDefaults() Config {
@@ -59,6 +82,15 @@ func (c *Config) withDefaults() Config {
 	if out.MaxHTTPBufferSize <= 0 {
 		out.MaxHTTPBufferSize = 1 << 20
 	}
+	if out.MaxSocketsPerIdentity <= 0 {
+		out.MaxSocketsPerIdentity = 5
+	}
+	if out.TypingTimeout <= 0 {
+		out.TypingTimeout = 5 * time.Second
+	}
+	if out.ClientIP == nil {
+		out.ClientIP = peerIP
+	}
 	return out
 }
 
@@ -70,6 +102,9 @@ type Gateway struct {
 	log     *slog.Logger
 	svc     *chat.Service
 	metrics *metrics.Metrics
+	hub     *hub
+	// typingActive counts typing indicators waiting to expire.
+	typingActive atomic.Int64
 
 	// inflight counts client events being handled, so shutdown can let
 	// their transactions finish before it closes the connections; idle is
@@ -86,14 +121,37 @@ type session struct {
 	// conversationID is the handshake's conversation, the default of
 	// events that take an optional conversationId (uuid.Nil when none).
 	conversationID uuid.UUID
+	// lastSeq is the handshake's auth.lastSeq: replay what follows it.
+	lastSeq *int64
 	// warnedDeprecated makes the client-send-user warning once per socket.
 	warnedDeprecated atomic.Bool
+
+	// Set on connection.
+	id     socket.SocketId
+	socket *socket.Socket
+	log    *slog.Logger
+
+	// order and rooms belong to the hub (guarded by hub.mu).
+	order uint64
+	rooms map[uuid.UUID]*stream
+
+	// typing holds the indicators this socket has on, by conversation.
+	typingMu sync.Mutex
+	typing   map[uuid.UUID]*typingState
+	closed   bool // disconnected: start no more timers
 }
 
 // New builds a Gateway. Serve it with Handler on /socket.io/.
 func New(cfg Config) *Gateway {
 	cfg = cfg.withDefaults()
-	g := &Gateway{cfg: cfg, log: cfg.Logger, svc: cfg.Service, metrics: cfg.Metrics, idle: make(chan struct{})}
+	g := &Gateway{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		svc:     cfg.Service,
+		metrics: cfg.Metrics,
+		hub:     newHub(cfg.MaxSocketsPerIdentity, cfg.Metrics.SocketsConnected),
+		idle:    make(chan struct{}),
+	}
 
 	opts := socket.DefaultServerOptions()
 	opts.SetServeClient(false)
@@ -118,22 +176,40 @@ func New(cfg Config) *Gateway {
 // Handler serves the Socket.IO protocol; mount it on /socket.io/.
 func (g *Gateway) Handler() http.Handler { return g.handler }
 
-// room is the Socket.IO room of a conversation.
-func room(conversationID uuid.UUID) socket.Room {
-	return socket.Room("conversation:" + conversationID.String())
+// MessageCreated implements chat.Broadcaster: every socket in the
+// conversation's room but the sender gets `message`. Emitting only queues
+// the packet on each socket, so one slow client cannot hold up the others.
+func (g *Gateway) MessageCreated(msg chat.Message, exceptSocketID string) {
+	g.metrics.Messages.WithLabelValues(string(msg.Sender)).Inc()
+	for _, m := range g.hub.members(msg.ConversationID) {
+		if string(m.sess.id) == exceptSocketID {
+			continue
+		}
+		m.stream.deliver(m.sess, msg)
+	}
 }
 
-// MessageCreated implements chat.Broadcaster. Emitting only queues the
-// packet on each socket, so one slow client cannot hold up the others.
-func (g *Gateway) MessageCreated(msg chat.Message, exceptSocketID string) {
-	op := g.io.To(room(msg.ConversationID))
-	if exceptSocketID != "" {
-		op = op.Except(socket.Room(exceptSocketID))
+// deliver sends a live message to one socket, in order with its replay:
+// queued while the replay runs, dropped when the client already has it.
+func (st *stream) deliver(sess *session, msg chat.Message) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.replaying {
+		st.pending = append(st.pending, msg)
+		return
 	}
-	g.metrics.Messages.WithLabelValues(string(msg.Sender)).Inc()
-	if err := op.Emit("message", msg); err != nil {
-		g.log.Error("broadcast message", "conversation_id", msg.ConversationID, "error", err)
+	if msg.Seq <= st.watermark {
+		return
 	}
+	_ = sess.socket.Emit("message", msg)
+}
+
+// Stats returns what the gateway holds now, and a channel closed at the
+// next change of the registry, so tests can wait for a state without sleeping.
+func (g *Gateway) Stats() (Stats, <-chan struct{}) {
+	st, changed := g.hub.stats()
+	st.Typing = int(g.typingActive.Load())
+	return st, changed
 }
 
 // Shutdown lets the client events in flight finish (their transactions
@@ -165,19 +241,33 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 
 func (g *Gateway) onConnection(s *socket.Socket) {
 	sess := s.Data().(*session)
-	g.metrics.SocketsConnected.Inc()
-	log := g.socketLogger(s, sess)
-	log.Info("socket connected", "transport", s.Conn().Transport().Name())
+	sess.id = s.Id()
+	sess.socket = s
+	sess.log = g.socketLogger(s, sess)
+	sess.log.Info("socket connected", "transport", s.Conn().Transport().Name())
 
-	if sess.conversationID != uuid.Nil {
-		s.Join(room(sess.conversationID))
+	// Register before installing the disconnect handler, and check the
+	// connection after it: a client that goes away in between is then
+	// unregistered by one or the other (unregister is idempotent).
+	evicted := g.hub.register(sess)
+	_ = s.On("disconnect", func(args ...any) {
+		reason, _ := firstString(args)
+		g.closeSession(sess, reason)
+	})
+	if !s.Connected() {
+		g.closeSession(sess, "disconnected during connect")
+		return
+	}
+	for _, old := range evicted {
+		g.replace(old)
 	}
 
-	_ = s.On("disconnect", func(args ...any) {
-		g.metrics.SocketsConnected.Dec()
-		reason, _ := firstString(args)
-		log.Info("socket disconnected", "reason", reason)
-	})
+	if sess.conversationID != uuid.Nil {
+		st, _ := g.hub.join(sess, sess.conversationID, sess.lastSeq)
+		if st != nil && sess.lastSeq != nil {
+			g.startReplay(sess, st)
+		}
+	}
 
 	g.on(s, sess, "client-send-message", g.sendMessage(false))
 	g.on(s, sess, "client-send-user", g.sendMessage(false))
@@ -185,6 +275,29 @@ func (g *Gateway) onConnection(s *socket.Socket) {
 	g.on(s, sess, "client-join-conversation", g.joinConversation)
 	g.on(s, sess, "client-leave-conversation", g.leaveConversation)
 	g.on(s, sess, "client-get-history", g.getHistory)
+	g.on(s, sess, "client-typing", g.typing)
+}
+
+// closeSession forgets a socket that disconnected: its registrations and
+// its typing indicators (the others see typing:false).
+func (g *Gateway) closeSession(sess *session, reason string) {
+	g.clearTyping(sess)
+	if g.hub.unregister(sess) {
+		sess.log.Info("socket disconnected", "reason", reason)
+	}
+}
+
+// replace tells a socket that a newer one of its identity took its place,
+// then disconnects it with a Socket.IO disconnect packet ("io server
+// disconnect"), which tells the official client not to reconnect, and
+// closes the connection once that packet is flushed.
+func (g *Gateway) replace(old *session) {
+	old.log.Info("socket replaced by a newer one of the same identity", "max", g.cfg.MaxSocketsPerIdentity)
+	_ = old.socket.Emit("session-replaced", map[string]any{
+		"reason": "too many connections for this identity; a newer one replaced this one",
+	})
+	old.socket.Disconnect(false)
+	old.socket.Conn().Close(false)
 }
 
 func firstString(args []any) (string, bool) {
@@ -193,6 +306,14 @@ func firstString(args []any) (string, bool) {
 	}
 	s, ok := args[0].(string)
 	return s, ok
+}
+
+// peerIP is the IP of the request's TCP peer (RemoteAddr without its port).
+func peerIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func (g *Gateway) socketLogger(s *socket.Socket, sess *session) *slog.Logger {

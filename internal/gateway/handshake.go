@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
@@ -21,17 +22,27 @@ func (g *Gateway) authenticate(s *socket.Socket, next func(*socket.ExtendedError
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.EventTimeout)
 	defer cancel()
 
-	sess, err := g.identify(ctx, s.Handshake().Auth)
+	var sess *session
+	err := g.limitConnect(s)
+	if err == nil {
+		sess, err = g.identify(ctx, s.Handshake().Auth)
+	}
 	if err != nil {
 		ce := chat.ClientError(err)
 		g.metrics.Handshakes.WithLabelValues(string(ce.Code)).Inc()
 		attrs := []any{"socket_id", string(s.Id()), "code", ce.Code}
-		if ce.Code == chat.CodeInternal {
+		data := map[string]any{"code": ce.Code}
+		switch ce.Code {
+		case chat.CodeInternal:
 			g.log.Error("handshake failed", append(attrs, "error", err)...)
-		} else {
+		case chat.CodeRateLimited:
+			g.metrics.RateLimited.WithLabelValues("connect").Inc()
+			data["retryAfterMs"] = retryAfterMs(ce.RetryAfter)
+			g.log.Warn("handshake rejected", attrs...)
+		default:
 			g.log.Info("handshake rejected", attrs...)
 		}
-		next(socket.NewExtendedError(ce.Message, map[string]any{"code": ce.Code}))
+		next(socket.NewExtendedError(ce.Message, data))
 		return
 	}
 	g.metrics.Handshakes.WithLabelValues("ok").Inc()
@@ -39,51 +50,113 @@ func (g *Gateway) authenticate(s *socket.Socket, next func(*socket.ExtendedError
 	next(nil)
 }
 
-func (g *Gateway) identify(ctx context.Context, auth map[string]any) (*session, error) {
-	if token, present := auth["token"]; present && token != nil && token != "" {
-		return g.identifyUser(ctx, auth, token)
+// limitConnect applies the per-client-IP handshake limit. It runs before
+// any token is verified or database row read, so a flood costs little.
+func (g *Gateway) limitConnect(s *socket.Socket) error {
+	if g.cfg.ConnectLimiter == nil {
+		return nil
 	}
-	rawConv, hasConv := auth["conversationId"]
-	rawToken, hasToken := auth["session_token"]
-	if !hasConv && !hasToken {
-		return nil, chat.ErrUnauthorized
+	ip := ""
+	if ctx := s.Request(); ctx != nil && ctx.Request() != nil {
+		ip = g.cfg.ClientIP(ctx.Request())
 	}
-	convStr, ok1 := rawConv.(string)
-	tokenStr, ok2 := rawToken.(string)
-	convID, err := payload.ParseUUID(convStr)
-	if !ok1 || !ok2 || tokenStr == "" || err != nil {
-		return nil, chat.ErrSessionInvalid
+	if ok, wait := g.cfg.ConnectLimiter.Allow(ip); !ok {
+		return &chat.Error{Code: chat.CodeRateLimited, Message: "too many connections from this address; retry later", RetryAfter: wait}
 	}
-	id, err := g.svc.AuthenticateSession(ctx, convID, tokenStr)
-	if err != nil {
-		return nil, err
-	}
-	return &session{identity: id, conversationID: convID}, nil
+	return nil
 }
 
-func (g *Gateway) identifyUser(ctx context.Context, auth map[string]any, rawToken any) (*session, error) {
-	token, ok := rawToken.(string)
-	if !ok {
-		return nil, &chat.Error{Code: chat.CodeTokenInvalid, Message: "token must be a string"}
+// authRequest is the handshake's auth object, decoded and checked for
+// shape; nothing in it is verified yet.
+type authRequest struct {
+	// token is auth.token when present and non-empty: the caller is a user.
+	token string
+	// conversationID is auth.conversationId (uuid.Nil when absent).
+	conversationID uuid.UUID
+	// sessionToken is auth.session_token (anonymous callers).
+	sessionToken string
+	// lastSeq is auth.lastSeq when present.
+	lastSeq *int64
+}
+
+// parseAuth decodes the handshake auth without any I/O, so it can be
+// fuzzed on its own. Errors are those of the contract: TOKEN_INVALID for a
+// token that is not a string, SESSION_INVALID for malformed anonymous
+// credentials, UNAUTHORIZED for none, VALIDATION_FAILED for a bad
+// conversationId beside a token or a bad lastSeq.
+func parseAuth(auth map[string]any) (authRequest, error) {
+	var req authRequest
+	if rawToken, present := auth["token"]; present && rawToken != nil && rawToken != "" {
+		token, ok := rawToken.(string)
+		if !ok {
+			return req, &chat.Error{Code: chat.CodeTokenInvalid, Message: "token must be a string"}
+		}
+		req.token = token
+		if rawConv, present := auth["conversationId"]; present && rawConv != nil {
+			convStr, ok := rawConv.(string)
+			convID, err := payload.ParseUUID(convStr)
+			if !ok || err != nil {
+				return req, chat.ValidationError(chat.FieldError{Field: "conversationId", Message: "must be a UUID string"})
+			}
+			req.conversationID = convID
+		}
+	} else {
+		rawConv, hasConv := auth["conversationId"]
+		rawSession, hasSession := auth["session_token"]
+		if !hasConv && !hasSession {
+			return req, chat.ErrUnauthorized
+		}
+		convStr, ok1 := rawConv.(string)
+		sessionToken, ok2 := rawSession.(string)
+		convID, err := payload.ParseUUID(convStr)
+		if !ok1 || !ok2 || sessionToken == "" || err != nil {
+			return req, chat.ErrSessionInvalid
+		}
+		req.conversationID, req.sessionToken = convID, sessionToken
 	}
-	id, err := g.cfg.Verifier.Verify(token)
+	if raw, present := auth["lastSeq"]; present && raw != nil {
+		p, _ := payload.FromValue(map[string]any{"lastSeq": raw})
+		n := p.Int("lastSeq", 0)
+		if n < 0 && !p.HasErrors() {
+			p.Fail("lastSeq", "must be at least 0")
+		}
+		if err := p.Err(); err != nil {
+			return req, err
+		}
+		req.lastSeq = &n
+	}
+	return req, nil
+}
+
+func (g *Gateway) identify(ctx context.Context, auth map[string]any) (*session, error) {
+	req, err := parseAuth(auth)
 	if err != nil {
 		return nil, err
 	}
-	sess := &session{identity: id}
-	rawConv, present := auth["conversationId"]
-	if !present || rawConv == nil {
-		return sess, nil
+	var sess *session
+	if req.token != "" {
+		id, err := g.cfg.Verifier.Verify(req.token)
+		if err != nil {
+			return nil, err
+		}
+		sess = &session{identity: id}
+		if req.conversationID != uuid.Nil {
+			if _, err := g.svc.Authorize(ctx, id, req.conversationID); err != nil {
+				return nil, err
+			}
+			sess.conversationID = req.conversationID
+		}
+	} else {
+		id, err := g.svc.AuthenticateSession(ctx, req.conversationID, req.sessionToken)
+		if err != nil {
+			return nil, err
+		}
+		sess = &session{identity: id, conversationID: req.conversationID}
 	}
-	convStr, ok := rawConv.(string)
-	convID, err := payload.ParseUUID(convStr)
-	if !ok || err != nil {
-		return nil, chat.ValidationError(chat.FieldError{Field: "conversationId", Message: "must be a UUID string"})
+	if sess.conversationID != uuid.Nil {
+		// lastSeq means nothing without a conversation to replay.
+		sess.lastSeq = req.lastSeq
 	}
-	if _, err := g.svc.Authorize(ctx, id, convID); err != nil {
-		return nil, err
-	}
-	sess.conversationID = convID
 	return sess, nil
 }
 
