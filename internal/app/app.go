@@ -23,11 +23,13 @@ import (
 
 	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/clientip"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/httpapi"
 	"github.com/chatgw/chatgw/internal/metrics"
 	"github.com/chatgw/chatgw/internal/postgres"
+	"github.com/chatgw/chatgw/internal/ratelimit"
 	"github.com/chatgw/chatgw/internal/webhook"
 )
 
@@ -59,7 +61,7 @@ type App struct {
 // New builds the app: it connects to the database, migrates it when
 // MIGRATE_ON_START is set, and wires every component. Nothing listens
 // until Start.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (_ *App, err error) {
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...Option) (_ *App, err error) {
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
@@ -124,13 +126,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	store := postgres.NewStore(pool, storeCfg)
 	svc := chat.NewService(chat.ServiceConfig{MaxMessageLength: cfg.MaxMessageLength}, store, nil)
 
-	gw := gateway.New(gateway.Config{
-		Service:     svc,
-		Verifier:    users,
-		Logger:      log.With("component", "gateway"),
-		Metrics:     m,
-		CORSOrigins: cfg.CORSOrigins,
-	})
+	// A zero rate disables a limit: ratelimit.New returns nil, which allows all.
+	clientIPs := clientip.New(cfg.TrustedProxies)
+	conversationLimiter := ratelimit.New(ratelimit.PerMinute(cfg.RateLimit.ConversationsPerMin))
+	gwCfg := gateway.Config{
+		Service:               svc,
+		Verifier:              users,
+		Logger:                log.With("component", "gateway"),
+		Metrics:               m,
+		CORSOrigins:           cfg.CORSOrigins,
+		MaxSocketsPerIdentity: cfg.MaxSocketsPerIdentity,
+		MessageLimiter: limiterOrNil(ratelimit.New(ratelimit.Config{
+			Rate: cfg.RateLimit.MessagesPerSec, Burst: cfg.RateLimit.MessagesBurst,
+		})),
+		ConnectLimiter: limiterOrNil(ratelimit.New(ratelimit.PerMinute(cfg.RateLimit.ConnectsPerMin))),
+		ClientIP:       clientIPs.FromRequest,
+	}
+	for _, o := range opts {
+		if o.Gateway != nil {
+			o.Gateway(&gwCfg)
+		}
+	}
+	gw := gateway.New(gwCfg)
 	svc.SetBroadcaster(gw)
 
 	api := httpapi.New(httpapi.Config{
@@ -141,6 +158,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		Metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Logger:      log.With("component", "http"),
 		Counters:    m,
+
+		ConversationLimiter: limiterOrNil(conversationLimiter),
+		ClientIP:            clientIPs.FromRequest,
 	})
 
 	mux := http.NewServeMux()
@@ -168,6 +188,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		served: make(chan error, 1),
 	}, nil
 }
+
+// Option adjusts what New builds beyond what the environment configures
+// (tests shorten the typing expiry, for one).
+type Option struct {
+	Gateway func(*gateway.Config)
+}
+
+// limiterOrNil keeps a disabled (nil) limiter a nil interface, so the
+// components see "no limit" rather than a typed nil.
+func limiterOrNil(l *ratelimit.Limiter) gateway.Limiter {
+	if l == nil {
+		return nil
+	}
+	return l
+}
+
+// Gateway is the Socket.IO gateway (tests read its Stats).
+func (a *App) Gateway() *gateway.Gateway { return a.gateway }
 
 // pprofServer serves net/http/pprof on PPROF_ADDR, apart from the public
 // listener; nil when PPROF_ADDR is unset.
