@@ -11,7 +11,7 @@ const socket = io(cfg.url, {
   auth: cfg.auth ?? {},
   transports: cfg.transports ?? ["websocket"],
   upgrade: cfg.upgrade ?? true,
-  reconnection: false,
+  reconnection: cfg.reconnection ?? false,
   timeout,
 });
 
@@ -52,6 +52,14 @@ const scenarios = {
       });
     });
     return { messages };
+  },
+  // Connect with reconnection on, report when the server goes away and
+  // whether the client will come back on its own (socket.active).
+  async shutdown() {
+    await connected;
+    process.stdout.write(JSON.stringify({ ready: true, socketId: socket.id }) + "\n");
+    const reason = await new Promise((resolve) => socket.on("disconnect", resolve));
+    return { reason, willReconnect: socket.active };
   },
   // Expect the handshake to be refused; report the connect_error.
   async reject() {
