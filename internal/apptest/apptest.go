@@ -24,6 +24,7 @@ import (
 	"github.com/chatgw/chatgw/internal/app"
 	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/config"
+	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/logging"
 	"github.com/chatgw/chatgw/internal/metrics"
 	"github.com/chatgw/chatgw/internal/postgres/pgtest"
@@ -44,12 +45,22 @@ type Server struct {
 	Registry    *prometheus.Registry
 	Logs        *LogBuffer
 	App         *app.App
+	// HTTP is the client Do uses (HTTPClient unless a test sets one, e.g.
+	// one that trusts a test certificate).
+	HTTP *http.Client
 }
 
 // Start runs a gateway on a fresh database. env overrides the environment
 // it is configured from (HTTP_ADDR, DATABASE_URL and JWT_SECRET have test
 // defaults); the gateway stops at the end of the test.
 func Start(t testing.TB, env map[string]string) *Server {
+	t.Helper()
+	return StartWith(t, env)
+}
+
+// StartWith is Start with options for what the environment does not
+// configure (a short typing expiry, for one).
+func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
 	vars := map[string]string{
@@ -70,7 +81,7 @@ func Start(t testing.TB, env map[string]string) *Server {
 	logs := &LogBuffer{}
 	reg := prometheus.NewRegistry()
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, logging.New(logs, cfg.SlogLevel()), reg)
+	a, err := app.New(ctx, cfg, logging.New(logs, cfg.SlogLevel()), reg, opts...)
 	require.NoError(t, err)
 	require.NoError(t, a.Start(ctx))
 	t.Cleanup(func() {
@@ -96,6 +107,25 @@ func Start(t testing.TB, env map[string]string) *Server {
 		Registry:    reg,
 		Logs:        logs,
 		App:         a,
+		HTTP:        HTTPClient,
+	}
+}
+
+// WaitStats waits until the gateway's registry satisfies cond (it wakes on
+// every change of the registry, never sleeps) and returns that state.
+func (s *Server) WaitStats(t testing.TB, cond func(gateway.Stats) bool) gateway.Stats {
+	t.Helper()
+	deadline := time.After(Timeout)
+	for {
+		st, changed := s.App.Gateway().Stats()
+		if cond(st) {
+			return st
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("timed out waiting for the gateway's registry; last %+v", st)
+		}
 	}
 }
 
@@ -149,7 +179,7 @@ func (s *Server) Do(t testing.TB, method, path, bearer, body string, headers ...
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := HTTPClient.Do(req)
+	resp, err := s.HTTP.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -187,7 +217,7 @@ func ClientOptions(auth map[string]any) *client.Options {
 }
 
 // recorded are the server → client events a Socket records.
-var recorded = []string{"message", "message-saved", "error", "validation-error", "typing", "session-replaced"}
+var recorded = []string{"message", "message-saved", "error", "validation-error", "typing", "session-replaced", "disconnect"}
 
 // Dial connects without waiting; it returns the socket and a channel that
 // yields nil on connect or the connect_error.
