@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatgw/chatgw/internal/apptest"
+	"github.com/chatgw/chatgw/internal/auth"
+	"github.com/chatgw/chatgw/internal/postgres/pgtest"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestConfigErrorNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	cases := map[string]map[string]string{
+		"JWT_SECRET":           {},
+		"WEBHOOK_MAX_ATTEMPTS": {"JWT_SECRET": "s", "WEBHOOK_MAX_ATTEMPTS": "lots"},
+		"N8N_WEBHOOK_URL":      {"JWT_SECRET": "s", "N8N_WEBHOOK_URL": "http://n8n.example.com/webhook"},
+		"N8N_WEBHOOK_SECRET":   {"JWT_SECRET": "s", "N8N_WEBHOOK_SECRET": "whsec_not base64!"},
+	}
+	for variable, vars := range cases {
+		t.Run(variable, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), []string{"serve"}, env(vars), &stdout, &stderr)
+			require.Error(t, err)
+			require.True(t, strings.HasPrefix(err.Error(), variable+":"), "%q names %s first", err, variable)
+			require.NotContains(t, err.Error(), "\n", "one line")
+			require.NotContains(t, err.Error(), "not base64!", "secrets stay out of errors")
+		})
+	}
+}
+
+func TestTokenCommand(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"JWT_SECRET": "token-command-secret"}
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"token", "--sub", "alice", "--roles", "tecnico,ops", "--ttl", "5m"}, env(vars), &stdout, &stderr))
+	v, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte("token-command-secret"), RolesClaim: "roles", TecnicoRoles: []string{"tecnico"}})
+	require.NoError(t, err)
+	id, err := v.Verify(strings.TrimSpace(stdout.String()))
+	require.NoError(t, err)
+	require.Equal(t, "alice", id.UserID)
+	require.Equal(t, []string{"tecnico", "ops"}, id.Roles)
+	require.True(t, id.Technician)
+
+	err = run(context.Background(), []string{"token"}, env(vars), &stdout, &stderr)
+	require.ErrorContains(t, err, "--sub")
+	err = run(context.Background(), []string{"token", "--sub", "x"}, env(map[string]string{"JWT_PUBLIC_KEY_FILE": "/dev/null"}), &stdout, &stderr)
+	require.Error(t, err, "no secret, no tokens")
+}
+
+func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	require.ErrorContains(t, run(context.Background(), []string{"frobnicate"}, env(nil), &stdout, &stderr), "unknown command")
+	require.NoError(t, run(context.Background(), []string{"help"}, env(nil), &stdout, &stderr))
+	require.Contains(t, stdout.String(), "webhooks retry")
+}
+
+// TestSIGTERM runs the built binary: SIGTERM drains and exits 0 within
+// SHUTDOWN_TIMEOUT, and connected clients see a transport close.
+func TestSIGTERM(t *testing.T) {
+	t.Parallel()
+	p := apptest.StartBinary(t, map[string]string{
+		"DATABASE_URL":     pgtest.NewDatabase(t),
+		"SHUTDOWN_TIMEOUT": "10s",
+	})
+	srv := p.Client()
+	anon := srv.CreateAnonymous(t)
+	sock := srv.Connect(t, anon.Auth())
+	sock.Send(t, map[string]any{"content": "before shutdown"})
+	disconnected := make(chan string, 1)
+	_ = sock.On("disconnect", func(args ...any) {
+		reason, _ := args[0].(string)
+		disconnected <- reason
+	})
+
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	require.Equal(t, 0, p.WaitExit(t, 15*time.Second), p.Logs())
+	select {
+	case reason := <-disconnected:
+		require.Equal(t, "transport close", reason)
+	case <-time.After(apptest.Timeout):
+		t.Fatal("the client was not disconnected")
+	}
+	require.Contains(t, p.Logs(), `"msg":"stopped"`)
+}
