@@ -223,6 +223,9 @@ var recorded = []string{"message", "message-saved", "error", "validation-error",
 // yields nil on connect or the connect_error.
 func (s *Server) Dial(t testing.TB, opts *client.Options) (*Socket, <-chan error) {
 	t.Helper()
+	// Connect only once the handlers are on: a fast server can otherwise
+	// answer before "connect" has a listener, and the event is lost.
+	opts.SetAutoConnect(false)
 	sock, err := client.Connect(s.URL+"/", opts)
 	require.NoError(t, err)
 	rec := NewRecorder()
@@ -247,19 +250,15 @@ func (s *Server) Dial(t testing.TB, opts *client.Options) (*Socket, <-chan error
 		})
 	})
 	t.Cleanup(func() { sock.Disconnect() })
+	sock.Connect()
 	return &Socket{Socket: sock, Events: rec}, result
 }
 
 // Connect connects with auth and waits until the server accepted it.
 func (s *Server) Connect(t testing.TB, auth map[string]any) *Socket {
 	t.Helper()
-	sock, result := s.Dial(t, ClientOptions(auth))
-	select {
-	case err := <-result:
-		require.NoError(t, err, "connect")
-	case <-time.After(Timeout):
-		t.Fatal("connect timed out")
-	}
+	sock, err := s.dialRetry(t, auth)
+	require.NoError(t, err, "connect")
 	return sock
 }
 
@@ -267,20 +266,38 @@ func (s *Server) Connect(t testing.TB, auth map[string]any) *Socket {
 // code in its data and its message.
 func (s *Server) ConnectError(t testing.TB, auth map[string]any) (code string, message string) {
 	t.Helper()
-	sock, result := s.Dial(t, ClientOptions(auth))
+	sock, err := s.dialRetry(t, auth)
 	defer sock.Disconnect()
-	select {
-	case err := <-result:
-		require.Error(t, err, "expected the handshake to be rejected")
-		ext, ok := err.(*types.ExtendedError)
-		require.True(t, ok, "connect_error is %T", err)
-		data, _ := ext.Data.(map[string]any)
-		c, _ := data["code"].(string)
-		return c, ext.Message
-	case <-time.After(Timeout):
-		t.Fatal("connect timed out")
+	require.Error(t, err, "expected the handshake to be rejected")
+	ext, ok := err.(*types.ExtendedError)
+	require.True(t, ok, "connect_error is %T", err)
+	data, _ := ext.Data.(map[string]any)
+	c, _ := data["code"].(string)
+	return c, ext.Message
+}
+
+// connectAttempt bounds one attempt of dialRetry.
+const connectAttempt = 3 * time.Second
+
+// dialRetry dials until the handshake gets an answer. The Go client
+// (v3.0.6) sometimes never sends its CONNECT packet when the transport
+// opens concurrently with Socket.Connect (about 1 in 200 connects here; the
+// server then has no socket at all), so an attempt that gets no answer is
+// abandoned and retried. A real answer, accept or reject, is returned as is.
+func (s *Server) dialRetry(t testing.TB, auth map[string]any) (*Socket, error) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		sock, result := s.Dial(t, ClientOptions(auth))
+		select {
+		case err := <-result:
+			return sock, err
+		case <-time.After(connectAttempt):
+			sock.Disconnect()
+			if attempt == 3 {
+				t.Fatal("connect timed out")
+			}
+		}
 	}
-	return "", ""
 }
 
 // Emit sends event with payload and returns the ack body.

@@ -289,15 +289,16 @@ func (g *Gateway) closeSession(sess *session, reason string) {
 
 // replace tells a socket that a newer one of its identity took its place,
 // then disconnects it with a Socket.IO disconnect packet ("io server
-// disconnect"), which tells the official client not to reconnect, and
-// closes the connection once that packet is flushed.
+// disconnect"), which tells the official client not to reconnect; the
+// client then closes its connection, as with any server-side disconnect.
+// Closing the transport here as well can drop the two packets still in
+// flight.
 func (g *Gateway) replace(old *session) {
 	old.log.Info("socket replaced by a newer one of the same identity", "max", g.cfg.MaxSocketsPerIdentity)
 	_ = old.socket.Emit("session-replaced", map[string]any{
 		"reason": "too many connections for this identity; a newer one replaced this one",
 	})
 	old.socket.Disconnect(false)
-	old.socket.Conn().Close(false)
 }
 
 func firstString(args []any) (string, bool) {
