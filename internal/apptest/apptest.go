@@ -111,6 +111,26 @@ func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server 
 	}
 }
 
+// WaitReady waits until the server finished accepting sock (see
+// gateway.Gateway.Ready): emitting earlier can hit a race in the library
+// that closes the connection.
+func (s *Server) WaitReady(t testing.TB, sock *Socket) {
+	t.Helper()
+	id := string(sock.Id())
+	deadline := time.After(Timeout)
+	for {
+		_, changed := s.App.Gateway().Stats()
+		if s.App.Gateway().Ready(id) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("socket %s never became ready on the server", id)
+		}
+	}
+}
+
 // WaitStats waits until the gateway's registry satisfies cond (it wakes on
 // every change of the registry, never sleeps) and returns that state.
 func (s *Server) WaitStats(t testing.TB, cond func(gateway.Stats) bool) gateway.Stats {
@@ -223,8 +243,11 @@ var recorded = []string{"message", "message-saved", "error", "validation-error",
 // yields nil on connect or the connect_error.
 func (s *Server) Dial(t testing.TB, opts *client.Options) (*Socket, <-chan error) {
 	t.Helper()
-	// Connect only once the handlers are on: a fast server can otherwise
-	// answer before "connect" has a listener, and the event is lost.
+	// Connect only once the handlers are on (a fast server can otherwise
+	// answer before "connect" has a listener) and the Engine.IO connection
+	// is open: the Go client (v3.0.6) sends its Socket.IO CONNECT twice when
+	// the transport opens during Socket.Connect, and the server then has two
+	// sockets for this one client.
 	opts.SetAutoConnect(false)
 	sock, err := client.Connect(s.URL+"/", opts)
 	require.NoError(t, err)
@@ -250,15 +273,28 @@ func (s *Server) Dial(t testing.TB, opts *client.Options) (*Socket, <-chan error
 		})
 	})
 	t.Cleanup(func() { sock.Disconnect() })
-	sock.Connect()
+	opened := make(chan error, 1)
+	sock.Io().Open(func(err error) { opened <- err })
+	go func() {
+		select {
+		case err := <-opened:
+			if err == nil {
+				sock.Connect()
+			}
+			// An error opening is not the server's answer: ConnectWith
+			// times out and retries.
+		case <-time.After(connectAttempt):
+		}
+	}()
 	return &Socket{Socket: sock, Events: rec}, result
 }
 
 // Connect connects with auth and waits until the server accepted it.
 func (s *Server) Connect(t testing.TB, auth map[string]any) *Socket {
 	t.Helper()
-	sock, err := s.dialRetry(t, auth)
+	sock, err := s.ConnectWith(t, func() *client.Options { return ClientOptions(auth) })
 	require.NoError(t, err, "connect")
+	s.WaitReady(t, sock)
 	return sock
 }
 
@@ -266,7 +302,7 @@ func (s *Server) Connect(t testing.TB, auth map[string]any) *Socket {
 // code in its data and its message.
 func (s *Server) ConnectError(t testing.TB, auth map[string]any) (code string, message string) {
 	t.Helper()
-	sock, err := s.dialRetry(t, auth)
+	sock, err := s.ConnectWith(t, func() *client.Options { return ClientOptions(auth) })
 	defer sock.Disconnect()
 	require.Error(t, err, "expected the handshake to be rejected")
 	ext, ok := err.(*types.ExtendedError)
@@ -279,15 +315,16 @@ func (s *Server) ConnectError(t testing.TB, auth map[string]any) (code string, m
 // connectAttempt bounds one attempt of dialRetry.
 const connectAttempt = 3 * time.Second
 
-// dialRetry dials until the handshake gets an answer. The Go client
+// ConnectWith dials with fresh options from opts until the handshake gets
+// an answer, and returns the socket and nil or the connect_error. The Go client
 // (v3.0.6) sometimes never sends its CONNECT packet when the transport
 // opens concurrently with Socket.Connect (about 1 in 200 connects here; the
 // server then has no socket at all), so an attempt that gets no answer is
 // abandoned and retried. A real answer, accept or reject, is returned as is.
-func (s *Server) dialRetry(t testing.TB, auth map[string]any) (*Socket, error) {
+func (s *Server) ConnectWith(t testing.TB, opts func() *client.Options) (*Socket, error) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		sock, result := s.Dial(t, ClientOptions(auth))
+		sock, result := s.Dial(t, opts())
 		select {
 		case err := <-result:
 			return sock, err

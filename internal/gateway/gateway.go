@@ -123,6 +123,9 @@ type session struct {
 	conversationID uuid.UUID
 	// lastSeq is the handshake's auth.lastSeq: replay what follows it.
 	lastSeq *int64
+	// stream is the membership of the handshake's conversation, buffering
+	// until the connection handler replays or releases it.
+	stream *stream
 	// warnedDeprecated makes the client-send-user warning once per socket.
 	warnedDeprecated atomic.Bool
 
@@ -131,8 +134,9 @@ type session struct {
 	socket *socket.Socket
 	log    *slog.Logger
 
-	// order and rooms belong to the hub (guarded by hub.mu).
+	// order, ready and rooms belong to the hub (guarded by hub.mu).
 	order uint64
+	ready bool
 	rooms map[uuid.UUID]*stream
 
 	// typing holds the indicators this socket has on, by conversation.
@@ -241,15 +245,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 
 func (g *Gateway) onConnection(s *socket.Socket) {
 	sess := s.Data().(*session)
-	sess.id = s.Id()
-	sess.socket = s
-	sess.log = g.socketLogger(s, sess)
 	sess.log.Info("socket connected", "transport", s.Conn().Transport().Name())
 
-	// Register before installing the disconnect handler, and check the
-	// connection after it: a client that goes away in between is then
-	// unregistered by one or the other (unregister is idempotent).
-	evicted := g.hub.register(sess)
+	// Check the connection after installing the disconnect handler: a
+	// client that went away in between is then cleaned up by one or the
+	// other (closeSession is idempotent).
 	_ = s.On("disconnect", func(args ...any) {
 		reason, _ := firstString(args)
 		g.closeSession(sess, reason)
@@ -258,14 +258,12 @@ func (g *Gateway) onConnection(s *socket.Socket) {
 		g.closeSession(sess, "disconnected during connect")
 		return
 	}
-	for _, old := range evicted {
-		g.replace(old)
-	}
 
-	if sess.conversationID != uuid.Nil {
-		st, _ := g.hub.join(sess, sess.conversationID, sess.lastSeq)
-		if st != nil && sess.lastSeq != nil {
+	if st := sess.stream; st != nil {
+		if sess.lastSeq != nil {
 			g.startReplay(sess, st)
+		} else {
+			st.finishReplay(sess, nil)
 		}
 	}
 
@@ -276,6 +274,16 @@ func (g *Gateway) onConnection(s *socket.Socket) {
 	g.on(s, sess, "client-leave-conversation", g.leaveConversation)
 	g.on(s, sess, "client-get-history", g.getHistory)
 	g.on(s, sess, "client-typing", g.typing)
+	g.hub.markReady(sess)
+}
+
+// Ready reports whether the socket with this id is connected and its
+// connection handler has run. Tests wait for it before emitting: the
+// library (v3.0.6) sends CONNECT before it records the namespace on the
+// connection, and a packet that arrives in between closes the connection
+// ("invalid state"); a client across a network is rarely that fast.
+func (g *Gateway) Ready(socketID string) bool {
+	return g.hub.ready(socket.SocketId(socketID))
 }
 
 // closeSession forgets a socket that disconnected: its registrations and

@@ -46,8 +46,39 @@ func (g *Gateway) authenticate(s *socket.Socket, next func(*socket.ExtendedError
 		return
 	}
 	g.metrics.Handshakes.WithLabelValues("ok").Inc()
-	s.SetData(sess)
+	g.admit(s, sess)
 	next(nil)
+}
+
+// admit registers an accepted socket and puts it in its conversation's
+// room before the library sends CONNECT: a client may act the moment it
+// gets CONNECT, before the connection handler runs, and a message
+// broadcast in that window must still reach it. Until the handler runs the
+// socket's stream buffers (stream.replaying), so nothing is written before
+// CONNECT.
+func (g *Gateway) admit(s *socket.Socket, sess *session) {
+	sess.id = s.Id()
+	sess.socket = s
+	sess.log = g.socketLogger(s, sess)
+	s.SetData(sess)
+	evicted := g.hub.register(sess)
+	if sess.conversationID != uuid.Nil {
+		watermark := int64(0)
+		if sess.lastSeq != nil {
+			watermark = *sess.lastSeq
+		}
+		sess.stream, _ = g.hub.join(sess, sess.conversationID, &watermark)
+	}
+	// A handshake that never completes (the client leaves before CONNECT)
+	// never fires "disconnect": the transport's close cleans up instead.
+	conn := s.Conn()
+	_ = conn.Once("close", func(...any) { g.closeSession(sess, "transport closed before connect") })
+	if state := conn.ReadyState(); state != "open" {
+		g.closeSession(sess, "transport "+state+" before connect")
+	}
+	for _, old := range evicted {
+		g.replace(old)
+	}
 }
 
 // limitConnect applies the per-client-IP handshake limit. It runs before

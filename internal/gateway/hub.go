@@ -106,9 +106,9 @@ func (h *hub) unregister(sess *session) bool {
 	return true
 }
 
-// join puts sess in the conversation's room. A new membership starts
-// replaying when replayFrom is set (its watermark is *replayFrom); joining
-// again keeps the existing membership. It returns nil when sess is no
+// join puts sess in the conversation's room. A new membership buffers
+// live messages when replayFrom is set (its watermark is *replayFrom)
+// until finishReplay; joining again keeps the existing membership. It returns nil when sess is no
 // longer registered (it disconnected meanwhile), so nothing is left behind.
 func (h *hub) join(sess *session, conv uuid.UUID, replayFrom *int64) (st *stream, created bool) {
 	h.mu.Lock()
@@ -206,4 +206,20 @@ func (h *hub) touch() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.signal()
+}
+
+// markReady records that the connection handler of sess has run.
+func (h *hub) markReady(sess *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sess.ready = true
+	h.signal()
+}
+
+// ready reports whether the socket's connection handler has run.
+func (h *hub) ready(id socket.SocketId) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sess := h.sockets[id]
+	return sess != nil && sess.ready
 }

@@ -123,7 +123,9 @@ func (g *Gateway) broadcastTyping(sess *session, conv uuid.UUID, on bool) {
 		"typing":         on,
 	}
 	for _, m := range g.hub.members(conv) {
-		if m.sess != sess {
+		// A socket admitted but not connected yet must get nothing before
+		// its CONNECT; an indicator is ephemeral, so it can skip this one.
+		if m.sess != sess && m.sess.socket.Connected() {
 			_ = m.sess.socket.Emit("typing", body)
 		}
 	}
