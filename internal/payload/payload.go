@@ -6,6 +6,8 @@ package payload
 import (
 	"encoding/json"
 	"math"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -38,8 +40,11 @@ func FromValue(v any) (*Object, error) {
 	return &Object{m: m}, nil
 }
 
-// FromJSON decodes a JSON document that must be an object.
+// FromJSON decodes a JSON document that must be an object, in UTF-8.
 func FromJSON(data []byte) (*Object, error) {
+	if !utf8.Valid(data) {
+		return nil, chat.ValidationError(chat.FieldError{Field: "body", Message: "must be valid UTF-8"})
+	}
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
 		return nil, chat.ValidationError(chat.FieldError{Field: "body", Message: "must be valid JSON"})
@@ -68,13 +73,21 @@ func (p *Object) Present(field string) bool {
 }
 
 // String returns a string field ("" when absent or null).
+//
+// A string holding U+FFFD is refused: JSON decoders (Go's, and the
+// Socket.IO parser's) silently turn bytes that are not UTF-8 into U+FFFD,
+// so the character is how invalid UTF-8 shows after decoding, and storing
+// it would keep a corrupted text as if the client had meant it.
 func (p *Object) String(field string) string {
 	if !p.Present(field) {
 		return ""
 	}
 	s, ok := p.m[field].(string)
-	if !ok {
+	switch {
+	case !ok:
 		p.Fail(field, "must be a string")
+	case strings.ContainsRune(s, utf8.RuneError):
+		p.Fail(field, "must be valid UTF-8")
 	}
 	return s
 }
