@@ -116,7 +116,12 @@ func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server 
 // that closes the connection.
 func (s *Server) WaitReady(t testing.TB, sock *Socket) {
 	t.Helper()
-	id := string(sock.Id())
+	s.WaitReadyID(t, string(sock.Id()))
+}
+
+// WaitReadyID is WaitReady for a socket id (for hand-driven connections).
+func (s *Server) WaitReadyID(t testing.TB, id string) {
+	t.Helper()
 	deadline := time.After(Timeout)
 	for {
 		_, changed := s.App.Gateway().Stats()
