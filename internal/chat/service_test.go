@@ -306,6 +306,10 @@ func TestSendMessageStoreErrors(t *testing.T) {
 	_, err := f.svc.SendMessage(ctx, tech, chat.SendInput{ConversationID: f.owned, Content: "hi", AsTechnician: true})
 	require.Equal(t, chat.CodeNotFound, code(err))
 
+	// An anonymous visitor never learns whether a conversation exists.
+	_, err = f.svc.SendMessage(ctx, f.anon, chat.SendInput{ConversationID: f.anon.ConversationID, Content: "hi"})
+	require.Equal(t, chat.CodeForbidden, code(err))
+
 	// Anything the store does not classify is INTERNAL, and its text stays private.
 	f.store.appendErr = errors.New("connection refused to 10.0.0.1")
 	_, err = f.svc.SendMessage(ctx, tech, chat.SendInput{ConversationID: f.owned, Content: "hi", AsTechnician: true})
