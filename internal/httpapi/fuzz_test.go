@@ -1,0 +1,168 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chatgw/chatgw/internal/auth"
+	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/httpapi"
+	"github.com/chatgw/chatgw/internal/logging"
+	"github.com/chatgw/chatgw/internal/metrics"
+)
+
+// memStore is just enough of chat.Store to drive the HTTP decoders.
+type memStore struct {
+	mu    sync.Mutex
+	convs map[uuid.UUID]chat.Conversation
+	msgs  map[uuid.UUID][]chat.Message
+}
+
+func (s *memStore) CreateConversation(_ context.Context, c chat.Conversation) (chat.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.CreatedAt = time.Now()
+	s.convs[c.ID] = c
+	return c, nil
+}
+
+func (s *memStore) Conversation(_ context.Context, id uuid.UUID) (chat.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.convs[id]
+	if !ok {
+		return c, chat.ErrNotFound
+	}
+	return c, nil
+}
+
+func (s *memStore) AppendMessage(_ context.Context, m chat.NewMessage) (chat.Message, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, old := range s.msgs[m.ConversationID] {
+		if m.ClientMessageID != nil && old.ClientMessageID != nil && *old.ClientMessageID == *m.ClientMessageID {
+			return old, false, nil
+		}
+	}
+	msg := chat.Message{ID: m.ID, ConversationID: m.ConversationID, Seq: int64(len(s.msgs[m.ConversationID]) + 1),
+		Sender: m.Sender, SenderID: m.SenderID, Content: m.Content, ClientMessageID: m.ClientMessageID, CreatedAt: time.Now()}
+	s.msgs[m.ConversationID] = append(s.msgs[m.ConversationID], msg)
+	return msg, true, nil
+}
+
+func (s *memStore) MessagesAfter(_ context.Context, id uuid.UUID, after int64, limit int) ([]chat.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []chat.Message
+	for _, m := range s.msgs[id] {
+		if m.Seq > after && len(out) < limit {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+var fuzzSecret = []byte("fuzz-secret-0123456789abcdef0123")
+
+type fuzzAPI struct {
+	api   *httpapi.API
+	conv  uuid.UUID
+	reply string
+}
+
+func newFuzzAPI(f *testing.F) fuzzAPI {
+	store := &memStore{convs: map[uuid.UUID]chat.Conversation{}, msgs: map[uuid.UUID][]chat.Message{}}
+	svc := chat.NewService(chat.ServiceConfig{}, store, nil)
+	created, err := svc.CreateConversation(context.Background(), nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	users, err := auth.NewVerifier(auth.VerifierConfig{Secret: fuzzSecret, TecnicoRoles: []string{"tecnico"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	replies := auth.NewReplyTokens(fuzzSecret, time.Hour)
+	reply, err := replies.Issue(created.Conversation.ID, time.Now())
+	if err != nil {
+		f.Fatal(err)
+	}
+	api := httpapi.New(httpapi.Config{
+		Service: svc, Users: users, ReplyTokens: replies,
+		Ready:    func(context.Context) error { return nil },
+		Metrics:  http.NotFoundHandler(),
+		Logger:   logging.Discard(),
+		Counters: metrics.New(prometheus.NewRegistry()),
+	})
+	return fuzzAPI{api: api, conv: created.Conversation.ID, reply: reply}
+}
+
+// serve runs one request and checks the answer: never a 500, always JSON,
+// errors in the contract's shape.
+func (a fuzzAPI) serve(t *testing.T, req *http.Request) {
+	rec := httptest.NewRecorder()
+	a.api.ServeHTTP(rec, req)
+	if rec.Code >= 500 {
+		t.Fatalf("%s %s: status %d: %s", req.Method, req.URL, rec.Code, rec.Body)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("answer is not JSON: %q", rec.Body)
+	}
+	if rec.Code >= 400 {
+		e, _ := body["error"].(map[string]any)
+		if code, _ := e["code"].(string); code == "" || code == string(chat.CodeInternal) {
+			t.Fatalf("bad error body: %s", rec.Body)
+		}
+	}
+}
+
+func bodySeeds(f *testing.F) {
+	for _, s := range []string{"", "{}", `{"metadata":{"plan":"pro"}}`, `{"metadata":[]}`, `{"metadata":"x"}`,
+		`{"content":"hi","clientMessageId":"c1"}`, `{"content":""}`, `{"content":"a\u0000"}`, "{\"content\":\"\xff\"}",
+		`{"metadata":{"a":"\u0000"}}`, `[]`, `null`, `{"content":` + "\"" + string(bytes.Repeat([]byte("é"), 5000)) + "\"}"} {
+		f.Add([]byte(s))
+	}
+}
+
+func FuzzCreateConversationBody(f *testing.F) {
+	bodySeeds(f)
+	a := newFuzzAPI(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		a.serve(t, httptest.NewRequest(http.MethodPost, "/v1/conversations", bytes.NewReader(body)))
+	})
+}
+
+func FuzzPostMessageBody(f *testing.F) {
+	bodySeeds(f)
+	a := newFuzzAPI(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/conversations/"+a.conv.String()+"/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+a.reply)
+		a.serve(t, req)
+	})
+}
+
+func FuzzListMessagesQuery(f *testing.F) {
+	for _, s := range []string{"", "afterSeq=1&limit=2", "limit=0", "limit=201", "afterSeq=-1", "afterSeq=x", "limit=1e3", "afterSeq=99999999999999999999"} {
+		f.Add(s)
+	}
+	a := newFuzzAPI(f)
+	f.Fuzz(func(t *testing.T, query string) {
+		u := &url.URL{Path: "/v1/conversations/" + a.conv.String() + "/messages", RawQuery: query}
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.URL = u
+		req.RequestURI = u.RequestURI()
+		req.Header.Set("Authorization", "Bearer "+a.reply)
+		a.serve(t, req)
+	})
+}
