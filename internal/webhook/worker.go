@@ -83,7 +83,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Backoff = c.Backoff.withDefaults()
 	if c.HTTPClient == nil {
+		// Keep a connection per worker alive: the default of two idle
+		// connections per host had every other delivery dial anew.
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = DefaultMaxWorkers
+		transport.MaxIdleConns = DefaultMaxWorkers
 		c.HTTPClient = &http.Client{
+			Transport:     transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
