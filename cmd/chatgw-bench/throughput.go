@@ -38,6 +38,9 @@ type throughputResult struct {
 	ConnectsPerSec float64 `json:"connectsPerSec"`
 }
 
+// cpuProfile is the -cpuprofile file of the throughput command.
+var cpuProfile string
+
 func throughputCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("throughput", flag.ExitOnError)
 	var c common
@@ -50,6 +53,7 @@ func throughputCmd(ctx context.Context, args []string) error {
 	recv := fs.String("receiver", "ok", "webhook receiver: ok (answers 204), hang (accepts, never answers), none (N8N_WEBHOOK_URL unset)")
 	drain := fs.Duration("drain", 30*time.Second, "how long to wait for the webhook backlog after sending stops")
 	size := fs.Int("size", 64, "message content length in bytes")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the gateway's CPU profile of the measured window of the last run to this file")
 	_ = fs.Parse(args)
 	if *duration > 10*time.Minute || *senders > 5000 {
 		return fmt.Errorf("keep the load bounded: -duration ≤ 10m, -senders ≤ 5000")
@@ -274,10 +278,28 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	}
 	cpu0 := g.Stats().CPUTicks
 	t0 := time.Now()
+	profiled := make(chan struct{})
+	if cpuProfile != "" {
+		go func() {
+			defer close(profiled)
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+				return
+			}
+			defer f.Close()
+			if err := g.fetch(fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(duration.Seconds())), f); err != nil {
+				fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+			}
+		}()
+	} else {
+		close(profiled)
+	}
 	measuring.Store(true)
 	sleep(duration)
 	measuring.Store(false)
 	elapsed := time.Since(t0)
+	<-profiled
 	cpu1 := g.Stats().CPUTicks
 	var d1 int64
 	if recv != nil {
