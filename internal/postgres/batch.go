@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/postgres/dbsqlc"
 )
 
 // Group commit defaults.
@@ -316,16 +316,6 @@ type commitError struct{ err error }
 func (e *commitError) Error() string { return "append message: commit: " + e.err.Error() }
 func (e *commitError) Unwrap() error { return e.err }
 
-const messageColumns = `m.id, m.conversation_id, m.seq, m.sender, m.sender_id, m.content, m.client_message_id, m.created_at`
-
-func scanMessage(row pgx.Row) (chat.Message, error) {
-	var m chat.Message
-	var sender string
-	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &sender, &m.SenderID, &m.Content, &m.ClientMessageID, &m.CreatedAt)
-	m.Sender = chat.Sender(sender)
-	return m, err
-}
-
 // appendBatchFast is the set-based path: a handful of statements whatever
 // the batch size. It locks the batch's conversations in id order (so
 // concurrent batches cannot deadlock), reads the clientMessageIds already
@@ -347,11 +337,8 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 	slices.SortFunc(convs, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 	convs = slices.Compact(convs)
 
-	rows, err := tx.Query(ctx, `SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE`, convs)
-	if err != nil {
-		return fmt.Errorf("lock conversations: %w", err)
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	q := s.q.WithTx(tx)
+	found, err := q.LockConversations(ctx, convs)
 	if err != nil {
 		return fmt.Errorf("lock conversations: %w", err)
 	}
@@ -362,32 +349,23 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 
 	// clientMessageIds already stored (read under the conversations' locks,
 	// so every earlier send through a lock is visible).
-	var kConv []uuid.UUID
-	var kID []string
+	var byClient dbsqlc.MessagesByClientIDsParams
 	for _, i := range leaders {
 		m := msgs[i]
 		if m.ClientMessageID != nil && exists[m.ConversationID] {
-			kConv = append(kConv, m.ConversationID)
-			kID = append(kID, *m.ClientMessageID)
+			byClient.ConversationIds = append(byClient.ConversationIds, m.ConversationID)
+			byClient.ClientMessageIds = append(byClient.ClientMessageIds, *m.ClientMessageID)
 		}
 	}
 	stored := map[clientKey]chat.Message{}
-	if len(kConv) > 0 {
-		rows, err := tx.Query(ctx, `SELECT `+messageColumns+` FROM messages m
-JOIN unnest($1::uuid[], $2::text[]) AS k(conv, cid) ON m.conversation_id = k.conv AND m.client_message_id = k.cid`, kConv, kID)
+	if len(byClient.ConversationIds) > 0 {
+		rows, err := q.MessagesByClientIDs(ctx, byClient)
 		if err != nil {
 			return fmt.Errorf("find client message ids: %w", err)
 		}
-		for rows.Next() {
-			msg, err := scanMessage(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("find client message ids: %w", err)
-			}
+		for _, r := range rows {
+			msg := toMessage(r)
 			stored[clientKey{msg.ConversationID, *msg.ClientMessageID}] = msg
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("find client message ids: %w", err)
 		}
 	}
 
@@ -412,66 +390,52 @@ JOIN unnest($1::uuid[], $2::text[]) AS k(conv, cid) ON m.conversation_id = k.con
 	}
 
 	if len(ins) > 0 {
-		uc := make([]uuid.UUID, 0, len(count))
-		un := make([]int64, 0, len(count))
+		var reserve dbsqlc.ReserveSeqsParams
 		for c, n := range count {
-			uc = append(uc, c)
-			un = append(un, n)
+			reserve.Ids = append(reserve.Ids, c)
+			reserve.Counts = append(reserve.Counts, n)
 		}
-		rows, err := tx.Query(ctx, `UPDATE conversations c SET last_seq = c.last_seq + k.n
-FROM unnest($1::uuid[], $2::bigint[]) AS k(id, n) WHERE c.id = k.id RETURNING c.id, c.last_seq`, uc, un)
+		reserved, err := q.ReserveSeqs(ctx, reserve)
 		if err != nil {
 			return fmt.Errorf("next seqs: %w", err)
 		}
+		if len(reserved) != len(count) {
+			return fmt.Errorf("next seqs: %d of %d conversations updated", len(reserved), len(count))
+		}
 		next := make(map[uuid.UUID]int64, len(count))
-		for rows.Next() {
-			var id uuid.UUID
-			var last int64
-			if err := rows.Scan(&id, &last); err != nil {
-				rows.Close()
-				return fmt.Errorf("next seqs: %w", err)
-			}
-			next[id] = last - count[id] + 1
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("next seqs: %w", err)
-		}
-		if len(next) != len(count) {
-			return fmt.Errorf("next seqs: %d of %d conversations updated", len(next), len(count))
+		for _, r := range reserved {
+			next[r.ID] = r.LastSeq - count[r.ID] + 1
 		}
 
 		n := len(ins)
-		ids := make([]uuid.UUID, n)
-		cs := make([]uuid.UUID, n)
-		seqs := make([]int64, n)
-		senders := make([]string, n)
-		senderIDs := make([]*string, n)
-		contents := make([]string, n)
-		cids := make([]*string, n)
+		insert := dbsqlc.InsertMessagesParams{
+			Ids:              make([]uuid.UUID, n),
+			ConversationIds:  make([]uuid.UUID, n),
+			Seqs:             make([]int64, n),
+			Senders:          make([]string, n),
+			SenderIds:        make([]string, n),
+			Contents:         make([]string, n),
+			ClientMessageIds: make([]string, n),
+		}
 		for j, i := range ins {
 			m := msgs[i]
-			ids[j], cs[j], senders[j], senderIDs[j], contents[j], cids[j] = m.ID, m.ConversationID, string(m.Sender), m.SenderID, m.Content, m.ClientMessageID
-			seqs[j] = next[m.ConversationID]
+			insert.Ids[j] = m.ID
+			insert.ConversationIds[j] = m.ConversationID
+			insert.Seqs[j] = next[m.ConversationID]
 			next[m.ConversationID]++
+			insert.Senders[j] = string(m.Sender)
+			insert.SenderIds[j] = deref(m.SenderID) // '' is NULL (see batch.sql)
+			insert.Contents[j] = m.Content
+			insert.ClientMessageIds[j] = deref(m.ClientMessageID)
 		}
-		rows, err = tx.Query(ctx, `INSERT INTO messages AS m (id, conversation_id, seq, sender, sender_id, content, client_message_id)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-ON CONFLICT (conversation_id, client_message_id) DO NOTHING
-RETURNING `+messageColumns, ids, cs, seqs, senders, senderIDs, contents, cids)
+		rows, err := q.InsertMessages(ctx, insert)
 		if err != nil {
 			return fmt.Errorf("insert messages: %w", err)
 		}
 		inserted := make(map[uuid.UUID]chat.Message, n)
-		for rows.Next() {
-			msg, err := scanMessage(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("insert messages: %w", err)
-			}
+		for _, r := range rows {
+			msg := toMessage(r)
 			inserted[msg.ID] = msg
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("insert messages: %w", err)
 		}
 		if len(inserted) != n {
 			// A clientMessageId appeared between our read and our insert
@@ -502,6 +466,13 @@ RETURNING `+messageColumns, ids, cs, seqs, senders, senderIDs, contents, cids)
 		results[i] = r
 	}
 	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // deliveryArgs returns the delivery job of a new message, or nil.
