@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+	client "github.com/zishang520/socket.io/clients/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/chatgw/chatgw/internal/apptest"
 	"github.com/chatgw/chatgw/internal/auth"
@@ -89,20 +91,19 @@ func TestHandshakeIgnoresQueryString(t *testing.T) {
 	t.Parallel()
 	srv := apptest.Start(t, nil)
 	anon := srv.CreateAnonymous(t)
-	opts := apptest.ClientOptions(nil)
-	opts.SetQuery(url.Values{
-		"token":          {srv.Token(t, "alice")},
-		"conversationId": {anon.ConversationID},
-		"session_token":  {anon.SessionToken},
+	sock, err := srv.ConnectWith(t, func() *client.Options {
+		opts := apptest.ClientOptions(nil)
+		opts.SetQuery(url.Values{
+			"token":          {srv.Token(t, "alice")},
+			"conversationId": {anon.ConversationID},
+			"session_token":  {anon.SessionToken},
+		})
+		return opts
 	})
-	sock, result := srv.Dial(t, opts)
 	defer sock.Disconnect()
-	select {
-	case err := <-result:
-		require.Error(t, err, "credentials in the query string must not authenticate")
-	case <-time.After(apptest.Timeout):
-		t.Fatal("timed out")
-	}
+	ext, ok := err.(*types.ExtendedError)
+	require.True(t, ok, "credentials in the query string must not authenticate: %v", err)
+	require.Equal(t, map[string]any{"code": "UNAUTHORIZED"}, ext.Data)
 }
 
 func TestJWTHandshake(t *testing.T) {
