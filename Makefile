@@ -14,7 +14,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 
 SQLC = $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: build run test js-deps generate check-generate sqlc-vet vet clean
+.PHONY: build run test js-deps generate check-generate sqlc-vet vet fuzz clean
 
 build:
 	$(GO) build -o bin/chatgw ./cmd/chatgw
@@ -45,6 +45,11 @@ test/js/node_modules/.package-lock.json: test/js/package.json test/js/package-lo
 
 vet:
 	$(GO) vet ./...
+
+# A short pass of every fuzz target over the decoders of client input, on
+# top of the committed seeds (FUZZTIME=10m for a real hunt).
+fuzz:
+	FUZZTIME=$${FUZZTIME:-5s} ./scripts/fuzz-short.sh
 
 generate:
 	$(SQLC) generate
