@@ -321,7 +321,7 @@ func (s *Server) ConnectError(t testing.TB, auth map[string]any) (code string, m
 }
 
 // connectAttempt bounds one attempt of dialRetry.
-const connectAttempt = 3 * time.Second
+const connectAttempt = 5 * time.Second
 
 // ConnectWith dials with fresh options from opts until the handshake gets
 // an answer, and returns the socket and nil or the connect_error. The Go client
@@ -338,7 +338,7 @@ func (s *Server) ConnectWith(t testing.TB, opts func() *client.Options) (*Socket
 			return sock, err
 		case <-time.After(connectAttempt):
 			sock.Disconnect()
-			if attempt == 3 {
+			if attempt == 4 {
 				t.Fatal("connect timed out")
 			}
 		}

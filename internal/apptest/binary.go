@@ -86,6 +86,7 @@ func StartBinary(t testing.TB, env map[string]string) *Process {
 	listening := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(io.TeeReader(stderr, logs))
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			var line struct {
 				Msg  string `json:"msg"`
@@ -95,11 +96,15 @@ func StartBinary(t testing.TB, env map[string]string) *Process {
 				listening <- line.Addr
 			}
 		}
+		_, _ = io.Copy(io.Discard, stderr) // Wait must not run before the pipe is drained
 		exited <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("chatgw (pid %d) log:\n%s", cmd.Process.Pid, logs.String())
 		}
 	})
 	p := &Process{Cmd: cmd, Exited: exited, logs: logs}
