@@ -64,3 +64,5 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	resty.dev/v3 v3.0.0-rc.4 // indirect
 )
+
+replace github.com/zishang520/socket.io/servers/socket/v3 => ./third_party/socket.io-server

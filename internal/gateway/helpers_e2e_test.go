@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
@@ -48,3 +49,5 @@ func seqRange(from, to int) []int {
 	}
 	return out
 }
+
+func timeoutFromNow() time.Time { return time.Now().Add(apptest.Timeout) }
