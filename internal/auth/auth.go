@@ -93,3 +93,19 @@ func BearerToken(authorizationHeader string) (string, bool) {
 	}
 	return tok, true
 }
+
+// parse verifies token's signature and registered claims with parser and
+// key. It returns the claims with expired=true when expiry is the only
+// problem (so the caller can finish its own checks before saying
+// TOKEN_EXPIRED), or a TOKEN_INVALID error.
+func parse(parser *jwt.Parser, key any, token string) (tok *jwt.Token, claims jwt.MapClaims, expired bool, err error) {
+	claims = jwt.MapClaims{}
+	tok, perr := parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return key, nil })
+	if perr != nil {
+		var msg string
+		if expired, msg = classify(perr); !expired {
+			return nil, nil, false, invalid(msg)
+		}
+	}
+	return tok, claims, expired, nil
+}

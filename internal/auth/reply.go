@@ -79,15 +79,9 @@ func (r *ReplyTokens) Issue(conversationID uuid.UUID, now time.Time) (string, er
 // IdentityReplyToken, ConversationID}. Errors are *chat.Error with
 // TOKEN_EXPIRED or TOKEN_INVALID (user JWTs included).
 func (r *ReplyTokens) Verify(token string) (chat.Identity, error) {
-	claims := jwt.MapClaims{}
-	tok, err := r.parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return r.key, nil })
-	expired := false
+	tok, claims, expired, err := parse(r.parser, r.key, token)
 	if err != nil {
-		var msg string
-		expired, msg = classify(err)
-		if !expired {
-			return chat.Identity{}, invalid(msg)
-		}
+		return chat.Identity{}, err
 	}
 	if typ, _ := tok.Header["typ"].(string); typ != ReplyTokenType {
 		return chat.Identity{}, invalid("not a reply token")

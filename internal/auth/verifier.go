@@ -134,15 +134,9 @@ func parsePublicKey(data []byte) (any, error) {
 // signature or algorithm, malformed, missing exp, empty sub, wrong iss or
 // aud, a roles claim of the wrong type, a reply token).
 func (v *Verifier) Verify(token string) (chat.Identity, error) {
-	claims := jwt.MapClaims{}
-	tok, err := v.parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return v.key, nil })
-	expired := false
+	tok, claims, expired, err := parse(v.parser, v.key, token)
 	if err != nil {
-		var msg string
-		expired, msg = classify(err)
-		if !expired {
-			return chat.Identity{}, invalid(msg)
-		}
+		return chat.Identity{}, err
 	}
 	// The signature is good here (jwt/v5 checks it before the claims).
 	if isReplyToken(tok, claims) {
