@@ -101,28 +101,12 @@ func printLatency(rs []latencyResult) {
 
 func runLatency(ctx context.Context, c common, env map[string]string, variant string, rate float64, nconns int, warmup, duration time.Duration, recvMode string) (latencyResult, error) {
 	res := latencyResult{Variant: variant, Env: env, OfferedRate: rate, Conns: nconns}
-	var recv *receiver
-	if recvMode != "none" {
-		var err error
-		if recv, err = startReceiver("ok"); err != nil {
-			return res, err
-		}
-		defer recv.Close()
-	}
-	g, err := startGateway(ctx, serverOpts{AdminURL: c.adminURL, PoolMax: c.pool, Env: env, Receiver: recv})
+	f, err := startFleet(ctx, c, env, recvMode, nconns)
 	if err != nil {
 		return res, err
 	}
-	defer g.Stop()
-	convs, err := createConversations(ctx, g.URL, nconns)
-	if err != nil {
-		return res, err
-	}
-	conns, _, err := connectAll(ctx, g.URL, convs, 50)
-	if err != nil {
-		return res, err
-	}
-	defer closeAll(conns)
+	defer f.Close()
+	g, conns := f.g, f.conns
 
 	var (
 		sent, acked, errs, late atomic.Int64

@@ -422,3 +422,50 @@ func (t *tailBuffer) String() string {
 	defer t.mu.Unlock()
 	return string(t.buf)
 }
+
+// fleet is a gateway (with its webhook receiver) and n connected sockets,
+// one anonymous conversation each: the set-up of the send benchmarks.
+type fleet struct {
+	recv  *receiver // nil with receiver mode "none"
+	g     *gatewayProc
+	conns []*sioConn
+	rate  float64 // handshakes per second while connecting
+}
+
+func startFleet(ctx context.Context, c common, env map[string]string, recvMode string, n int) (_ *fleet, err error) {
+	f := &fleet{}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	if recvMode != "none" {
+		if f.recv, err = startReceiver(recvMode); err != nil {
+			return nil, err
+		}
+	}
+	if f.g, err = startGateway(ctx, serverOpts{AdminURL: c.adminURL, PoolMax: c.pool, Env: env, Receiver: f.recv}); err != nil {
+		return nil, err
+	}
+	convs, err := createConversations(ctx, f.g.URL, n)
+	if err != nil {
+		return nil, err
+	}
+	if f.conns, f.rate, err = connectAll(ctx, f.g.URL, convs, 50); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Close disconnects the sockets, stops the gateway and the receiver.
+func (f *fleet) Close() {
+	if f.conns != nil {
+		closeAll(f.conns)
+	}
+	if f.g != nil {
+		f.g.Stop()
+	}
+	if f.recv != nil {
+		f.recv.Close()
+	}
+}

@@ -182,29 +182,13 @@ func printThroughput(rs []throughputResult) {
 
 func runThroughput(ctx context.Context, c common, env map[string]string, variant string, senders int, warmup, duration time.Duration, recvMode string, drain time.Duration, size int) (throughputResult, error) {
 	res := throughputResult{Variant: variant, Env: env, Senders: senders, Receiver: recvMode}
-	var recv *receiver
-	if recvMode != "none" {
-		var err error
-		if recv, err = startReceiver(recvMode); err != nil {
-			return res, err
-		}
-		defer recv.Close()
-	}
-	g, err := startGateway(ctx, serverOpts{AdminURL: c.adminURL, PoolMax: c.pool, Env: env, Receiver: recv})
+	f, err := startFleet(ctx, c, env, recvMode, senders)
 	if err != nil {
 		return res, err
 	}
-	defer g.Stop()
-	convs, err := createConversations(ctx, g.URL, senders)
-	if err != nil {
-		return res, err
-	}
-	conns, rate, err := connectAll(ctx, g.URL, convs, 50)
-	if err != nil {
-		return res, err
-	}
-	defer closeAll(conns)
-	res.ConnectsPerSec = rate
+	defer f.Close()
+	recv, g, conns := f.recv, f.g, f.conns
+	res.ConnectsPerSec = f.rate
 
 	content := make([]byte, size)
 	for i := range content {
