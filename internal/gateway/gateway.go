@@ -278,10 +278,9 @@ func (g *Gateway) onConnection(s *socket.Socket) {
 }
 
 // Ready reports whether the socket with this id is connected and its
-// connection handler has run. Tests wait for it before emitting: the
-// library (v3.0.6) sends CONNECT before it records the namespace on the
-// connection, and a packet that arrives in between closes the connection
-// ("invalid state"); a client across a network is rarely that fast.
+// connection handler has run, so tests can observe a socket's admission.
+// (Events sent before that are queued behind the handler: see the patch in
+// third_party/socket.io-server/PATCHES.md.)
 func (g *Gateway) Ready(socketID string) bool {
 	return g.hub.ready(socket.SocketId(socketID))
 }
