@@ -6,7 +6,11 @@ GO    ?= go
 # JWT secret. NEVER use this secret anywhere but on your own machine.
 DEV_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatgw?sslmode=disable
 DEV_JWT_SECRET   ?= dev-only-insecure-jwt-secret-do-not-deploy
+# Deliveries go to a local n8n (its default port, the example workflow's
+# path: docs/n8n.md). Without one they wait in river_job, retrying.
+DEV_N8N_WEBHOOK_URL ?= http://127.0.0.1:5678/webhook/chatgw
 DEV_ENV = DATABASE_URL='$(DEV_DATABASE_URL)' JWT_SECRET='$(DEV_JWT_SECRET)' \
+          N8N_WEBHOOK_URL='$(DEV_N8N_WEBHOOK_URL)' \
           CORS_ORIGINS='$(or $(CORS_ORIGINS),*)' LOG_LEVEL='$(or $(LOG_LEVEL),info)'
 
 # Tests create their own databases on this server.
