@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -93,4 +94,26 @@ func TestSIGTERM(t *testing.T) {
 		t.Fatal("the client was not disconnected")
 	}
 	require.Contains(t, p.Logs(), `"msg":"stopped"`)
+}
+
+// With MIGRATE_ON_START=false the gateway serves but is not ready until
+// `chatgw migrate` has run.
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewEmptyDatabase(t)
+	p := apptest.StartBinary(t, map[string]string{"DATABASE_URL": dbURL, "MIGRATE_ON_START": "false"})
+	srv := p.Client()
+	status, _ := srv.Do(t, http.MethodGet, "/readyz", "", "")
+	require.Equal(t, http.StatusServiceUnavailable, status)
+
+	var stdout, stderr bytes.Buffer
+	vars := map[string]string{"DATABASE_URL": dbURL, "JWT_SECRET": "s"}
+	require.NoError(t, run(context.Background(), []string{"migrate"}, env(vars), &stdout, &stderr))
+	require.Contains(t, stderr.String(), `"msg":"migration applied"`)
+	require.NoError(t, run(context.Background(), []string{"migrate"}, env(vars), &stdout, &stderr), "migrating again is a no-op")
+
+	status, _ = srv.Do(t, http.MethodGet, "/readyz", "", "")
+	require.Equal(t, http.StatusOK, status)
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	require.Equal(t, 0, p.WaitExit(t, 15*time.Second), p.Logs())
 }
