@@ -40,6 +40,8 @@ func TestAnonymousSendAck(t *testing.T) {
 	var rows int
 	require.NoError(t, srv.Pool.QueryRow(context.Background(), "SELECT count(*) FROM messages WHERE id = $1", msg["id"]).Scan(&rows))
 	require.Equal(t, 1, rows, "an ok ack means the row is committed")
+	require.NoError(t, srv.Pool.QueryRow(context.Background(), "SELECT count(*) FROM river_job").Scan(&rows))
+	require.Zero(t, rows, "no N8N_WEBHOOK_URL, no delivery job")
 }
 
 func TestHandshakeRejections(t *testing.T) {
