@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -103,7 +102,7 @@ func runCeiling(ctx context.Context, c common, clients, per int, duration time.D
 		return res, err
 	}
 	defer drop()
-	pool, err := pgxpool.New(ctx, dbURL)
+	pool, err := postgres.NewPool(ctx, dbURL)
 	if err != nil {
 		return res, err
 	}

@@ -11,12 +11,12 @@ import (
 	"text/tabwriter"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatgw/chatgw/internal/config"
+	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/webhook"
 )
 
@@ -58,7 +58,7 @@ func webhooks(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func jobClient(ctx context.Context, cfg config.Config) (*river.Client[pgx.Tx], func(), error) {
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("database: %w", err)
 	}

@@ -62,7 +62,7 @@ type App struct {
 // MIGRATE_ON_START is set, and wires every component. Nothing listens
 // until Start.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...Option) (_ *App, err error) {
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}

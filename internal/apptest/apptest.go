@@ -27,6 +27,7 @@ import (
 	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/logging"
 	"github.com/chatgw/chatgw/internal/metrics"
+	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/postgres/pgtest"
 )
 
@@ -91,7 +92,7 @@ func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server 
 			t.Errorf("stop gateway: %v", err)
 		}
 	})
-	pool, err := pgxpool.New(ctx, dbURL)
+	pool, err := postgres.NewPool(ctx, dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 

@@ -52,7 +52,7 @@ func BaseURL() string {
 func NewPool(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
 	dbURL := NewDatabase(tb)
-	pool, err := pgxpool.New(context.Background(), dbURL)
+	pool, err := postgres.NewPool(context.Background(), dbURL)
 	if err != nil {
 		tb.Fatalf("pgtest: open pool: %v", err)
 	}
