@@ -161,8 +161,9 @@ func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
 		}
 		// Sent again on a repeated clientMessageId: the client retried
 		// because it missed the first answer.
-		_ = s.Emit("message-saved", res.Message)
-		return map[string]any{"message": res.Message}, nil
+		msg := encodeMessage(res.Message)
+		_ = s.Emit("message-saved", msg)
+		return map[string]any{"message": msg}, nil
 	}
 }
 

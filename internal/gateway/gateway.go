@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -185,17 +186,31 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 // the packet on each socket, so one slow client cannot hold up the others.
 func (g *Gateway) MessageCreated(msg chat.Message, exceptSocketID string) {
 	g.metrics.Messages.WithLabelValues(string(msg.Sender)).Inc()
+	var wire json.RawMessage // encoded once for every member, when there is one
 	for _, m := range g.hub.members(msg.ConversationID) {
 		if string(m.sess.id) == exceptSocketID {
 			continue
 		}
-		m.stream.deliver(m.sess, msg)
+		if wire == nil {
+			wire = encodeMessage(msg)
+		}
+		m.stream.deliver(m.sess, msg, wire)
 	}
 }
 
-// deliver sends a live message to one socket, in order with its replay:
-// queued while the replay runs, dropped when the client already has it.
-func (st *stream) deliver(sess *session, msg chat.Message) {
+// encodeMessage encodes a message once for the several packets that carry
+// it (the ack and message-saved; a broadcast to every socket of a room),
+// which the Socket.IO library would otherwise encode one by one.
+// Message's encoding cannot fail.
+func encodeMessage(msg chat.Message) json.RawMessage {
+	data, _ := json.Marshal(msg)
+	return data
+}
+
+// deliver sends a live message (wire is its encoding) to one socket, in
+// order with its replay: queued while the replay runs, dropped when the
+// client already has it.
+func (st *stream) deliver(sess *session, msg chat.Message, wire json.RawMessage) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.replaying {
@@ -205,7 +220,7 @@ func (st *stream) deliver(sess *session, msg chat.Message) {
 	if msg.Seq <= st.watermark {
 		return
 	}
-	_ = sess.socket.Emit("message", msg)
+	_ = sess.socket.Emit("message", wire)
 }
 
 // Stats returns what the gateway holds now, and a channel closed at the
