@@ -124,7 +124,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		storeCfg.Batch = &postgres.BatchConfig{MaxBatch: cfg.SendBatchMax, MaxWait: cfg.SendBatchWait}
 	}
 	store := postgres.NewStore(pool, storeCfg)
-	svc := chat.NewService(chat.ServiceConfig{MaxMessageLength: cfg.MaxMessageLength}, store, nil)
+	svcCfg := chat.ServiceConfig{MaxMessageLength: cfg.MaxMessageLength}
+	if l := ratelimit.New(ratelimit.Config{Rate: cfg.RateLimit.MessagesPerSec, Burst: cfg.RateLimit.MessagesBurst}); l != nil {
+		svcCfg.SendLimiter = l
+	}
+	svc := chat.NewService(svcCfg, store, nil)
 
 	// A zero rate disables a limit: ratelimit.New returns nil, which allows all.
 	clientIPs := clientip.New(cfg.TrustedProxies)
@@ -136,11 +140,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		Metrics:               m,
 		CORSOrigins:           cfg.CORSOrigins,
 		MaxSocketsPerIdentity: cfg.MaxSocketsPerIdentity,
-		MessageLimiter: limiterOrNil(ratelimit.New(ratelimit.Config{
-			Rate: cfg.RateLimit.MessagesPerSec, Burst: cfg.RateLimit.MessagesBurst,
-		})),
-		ConnectLimiter: limiterOrNil(ratelimit.New(ratelimit.PerMinute(cfg.RateLimit.ConnectsPerMin))),
-		ClientIP:       clientIPs.FromRequest,
+		ConnectLimiter:        limiterOrNil(ratelimit.New(ratelimit.PerMinute(cfg.RateLimit.ConnectsPerMin))),
+		ClientIP:              clientIPs.FromRequest,
 	}
 	for _, o := range opts {
 		if o.Gateway != nil {

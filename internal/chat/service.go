@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -65,11 +66,21 @@ type Broadcaster interface {
 	MessageCreated(msg Message, exceptSocketID string)
 }
 
+// Limiter decides whether an action on key may proceed now; when not, it
+// says how long to wait.
+type Limiter interface {
+	Allow(key string) (ok bool, retryAfter time.Duration)
+}
+
 // ServiceConfig configures a Service.
 type ServiceConfig struct {
 	// MaxMessageLength is the most code points a message may have after
 	// trimming. Default 4000.
 	MaxMessageLength int
+	// SendLimiter limits the messages of users and technicians per
+	// conversation (RATE_LIMIT_MESSAGES_*); nil: no limit. The bot's replies
+	// are not limited: they answer the users' messages, which are.
+	SendLimiter Limiter
 	// NewID makes message and conversation ids. Default uuid.NewV7 (ids
 	// sort by creation time, which keeps the primary key index compact).
 	NewID func() (uuid.UUID, error)
@@ -221,6 +232,12 @@ func (s *Service) SendMessage(ctx context.Context, id Identity, in SendInput) (S
 	}
 	if err := s.mayWrite(ctx, id, in.ConversationID); err != nil {
 		return SendResult{}, err
+	}
+	// After the authorization, so nobody can spend another conversation's budget.
+	if s.cfg.SendLimiter != nil && sender != SenderBot {
+		if ok, wait := s.cfg.SendLimiter.Allow(in.ConversationID.String()); !ok {
+			return SendResult{}, &Error{Code: CodeRateLimited, Message: "too many messages in this conversation; retry later", RetryAfter: wait}
+		}
 	}
 	msgID, err := s.cfg.NewID()
 	if err != nil {

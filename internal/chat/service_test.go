@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -383,3 +384,58 @@ func seqs(ms []chat.Message) []int64 {
 }
 
 func ptr(s string) *string { return &s }
+
+// countingLimiter allows the first n calls per key.
+type countingLimiter struct {
+	mu    sync.Mutex
+	n     int
+	calls map[string]int
+}
+
+func (l *countingLimiter) Allow(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.calls == nil {
+		l.calls = map[string]int{}
+	}
+	l.calls[key]++
+	if l.calls[key] > l.n {
+		return false, 1500 * time.Millisecond
+	}
+	return true, 0
+}
+
+func TestSendLimiter(t *testing.T) {
+	t.Parallel()
+	store := newMemStore()
+	limiter := &countingLimiter{n: 2}
+	svc := chat.NewService(chat.ServiceConfig{SendLimiter: limiter}, store, nil)
+	ctx := context.Background()
+	c, err := svc.CreateConversation(ctx, nil, nil)
+	require.NoError(t, err)
+	anon, err := svc.AuthenticateSession(ctx, c.Conversation.ID, c.SessionToken)
+	require.NoError(t, err)
+	other, err := svc.CreateConversation(ctx, nil, nil)
+	require.NoError(t, err)
+
+	// A refused send spends nothing of the conversation it names.
+	_, err = svc.SendMessage(ctx, anon, chat.SendInput{ConversationID: other.Conversation.ID, Content: "x"})
+	require.Equal(t, chat.CodeForbidden, code(err))
+	require.Zero(t, limiter.calls[other.Conversation.ID.String()])
+
+	for range 2 {
+		_, err := svc.SendMessage(ctx, anon, chat.SendInput{ConversationID: anon.ConversationID, Content: "hi"})
+		require.NoError(t, err)
+	}
+	_, err = svc.SendMessage(ctx, anon, chat.SendInput{ConversationID: anon.ConversationID, Content: "hi"})
+	ce := chat.AsError(err)
+	require.NotNil(t, ce)
+	require.Equal(t, chat.CodeRateLimited, ce.Code)
+	require.Equal(t, 1500*time.Millisecond, ce.RetryAfter)
+	require.Len(t, store.messages, 2, "a limited send stores nothing")
+
+	// The bot answers whatever the limit.
+	bot := chat.Identity{Kind: chat.IdentityReplyToken, ConversationID: anon.ConversationID}
+	_, err = svc.SendMessage(ctx, bot, chat.SendInput{ConversationID: anon.ConversationID, Content: "reply"})
+	require.NoError(t, err)
+}

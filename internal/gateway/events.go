@@ -148,9 +148,6 @@ func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
 			return nil, err
 		}
 		in.SocketID = string(s.Id())
-		if err := g.limitMessages(ctx, sess, in.ConversationID); err != nil {
-			return nil, err
-		}
 		res, err := g.svc.SendMessage(ctx, sess.identity, in)
 		if err != nil {
 			return nil, err
@@ -181,29 +178,6 @@ func decodeSend(p *payload.Object, handshakeConv uuid.UUID, asTechnician bool) (
 		AsTechnician:    asTechnician,
 	}
 	return in, p.Err()
-}
-
-// limitMessages applies the per-conversation send limit. A send that will
-// be refused as FORBIDDEN must not take a token, or anyone could exhaust
-// another conversation's bucket; so an identity that is not obviously
-// allowed is authorized first.
-func (g *Gateway) limitMessages(ctx context.Context, sess *session, conv uuid.UUID) error {
-	if g.cfg.MessageLimiter == nil || conv == uuid.Nil {
-		return nil
-	}
-	id := sess.identity
-	switch {
-	case id.Kind == chat.IdentityAnonymous && conv != id.ConversationID:
-		return nil // the service refuses it
-	case id.Kind == chat.IdentityUser && !id.Technician:
-		if _, err := g.svc.Authorize(ctx, id, conv); err != nil {
-			return err
-		}
-	}
-	if ok, wait := g.cfg.MessageLimiter.Allow(conv.String()); !ok {
-		return &chat.Error{Code: chat.CodeRateLimited, Message: "too many messages in this conversation; retry later", RetryAfter: wait}
-	}
-	return nil
 }
 
 func (g *Gateway) joinConversation(ctx context.Context, _ *socket.Socket, sess *session, _ string, p *payload.Object) (map[string]any, error) {

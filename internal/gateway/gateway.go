@@ -60,8 +60,6 @@ type Config struct {
 	// then the others get typing:false, so a client that stopped without
 	// saying so does not leave "typing…" on screen. Default 5s.
 	TypingTimeout time.Duration
-	// MessageLimiter limits sends per conversation; nil: no limit.
-	MessageLimiter Limiter
 	// ConnectLimiter limits handshakes per client IP; nil: no limit.
 	ConnectLimiter Limiter
 	// ClientIP returns the client address of a handshake request (see

@@ -128,6 +128,9 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := a.cfg.Service.SendMessage(r.Context(), id, in)
+	if chat.ErrorCode(err) == chat.CodeRateLimited {
+		a.cfg.Counters.RateLimited.WithLabelValues("message").Inc()
+	}
 	if err != nil {
 		return err
 	}
