@@ -125,9 +125,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	}
 	store := postgres.NewStore(pool, storeCfg)
 	svcCfg := chat.ServiceConfig{MaxMessageLength: cfg.MaxMessageLength}
-	if l := ratelimit.New(ratelimit.Config{Rate: cfg.RateLimit.MessagesPerSec, Burst: cfg.RateLimit.MessagesBurst}); l != nil {
-		svcCfg.SendLimiter = l
-	}
+	svcCfg.SendLimiter = limiterOrNil(ratelimit.New(ratelimit.Config{Rate: cfg.RateLimit.MessagesPerSec, Burst: cfg.RateLimit.MessagesBurst}))
 	svc := chat.NewService(svcCfg, store, nil)
 
 	// A zero rate disables a limit: ratelimit.New returns nil, which allows all.
@@ -198,7 +196,7 @@ type Option struct {
 
 // limiterOrNil keeps a disabled (nil) limiter a nil interface, so the
 // components see "no limit" rather than a typed nil.
-func limiterOrNil(l *ratelimit.Limiter) gateway.Limiter {
+func limiterOrNil(l *ratelimit.Limiter) chat.Limiter {
 	if l == nil {
 		return nil
 	}

@@ -27,12 +27,6 @@ type UserVerifier interface {
 	Verify(token string) (chat.Identity, error)
 }
 
-// Limiter decides whether an event for key may proceed; when not, it says
-// how long to wait (*ratelimit.Limiter).
-type Limiter interface {
-	Allow(key string) (ok bool, retryAfter time.Duration)
-}
-
 // Config configures a Gateway.
 type Config struct {
 	Service  *chat.Service
@@ -61,7 +55,7 @@ type Config struct {
 	// saying so does not leave "typing…" on screen. Default 5s.
 	TypingTimeout time.Duration
 	// ConnectLimiter limits handshakes per client IP; nil: no limit.
-	ConnectLimiter Limiter
+	ConnectLimiter chat.Limiter
 	// ClientIP returns the client address of a handshake request (see
 	// clientip). Default: the TCP peer's IP.
 	ClientIP func(r *http.Request) string

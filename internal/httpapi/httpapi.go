@@ -23,12 +23,6 @@ type TokenVerifier interface {
 	Verify(token string) (chat.Identity, error)
 }
 
-// Limiter decides whether a request from key may proceed; when not, it
-// says how long to wait.
-type Limiter interface {
-	Allow(key string) (ok bool, retryAfter time.Duration)
-}
-
 // Config configures the API.
 type Config struct {
 	Service     *chat.Service
@@ -41,7 +35,7 @@ type Config struct {
 	Counters *metrics.Metrics
 	// ConversationLimiter limits POST /v1/conversations per client IP; nil
 	// disables the limit.
-	ConversationLimiter Limiter
+	ConversationLimiter chat.Limiter
 	// ClientIP returns the client's address for rate limiting.
 	ClientIP func(r *http.Request) string
 }
