@@ -61,7 +61,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return err
 	}
 	defer pool.Close()
 	return postgres.Migrate(ctx, pool, log)

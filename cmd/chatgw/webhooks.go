@@ -60,7 +60,7 @@ func webhooks(ctx context.Context, args []string, getenv func(string) string, st
 func jobClient(ctx context.Context, cfg config.Config) (*river.Client[pgx.Tx], func(), error) {
 	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("database: %w", err)
+		return nil, nil, err
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
 	if err != nil {
