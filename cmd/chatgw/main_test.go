@@ -117,3 +117,13 @@ func TestMigrateCommand(t *testing.T) {
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
 	require.Equal(t, 0, p.WaitExit(t, 15*time.Second), p.Logs())
 }
+
+func TestBadDatabaseURLNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	vars := map[string]string{"DATABASE_URL": "postgres://u:secretpw@127.0.0.1:5432/x?sslmode=bogus", "JWT_SECRET": "s"}
+	err := run(context.Background(), []string{"migrate"}, env(vars), &stdout, &stderr)
+	require.Error(t, err)
+	require.True(t, strings.HasPrefix(err.Error(), "DATABASE_URL:"), "%q", err)
+	require.NotContains(t, err.Error(), "secretpw")
+}

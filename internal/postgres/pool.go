@@ -16,7 +16,8 @@ import (
 func NewPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
+		// pgx masks the password in the URL it quotes.
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		pgxuuid.Register(conn.TypeMap())
