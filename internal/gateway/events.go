@@ -69,7 +69,7 @@ func splitAck(args []any) (socket.Ack, []any) {
 func (g *Gateway) fail(s *socket.Socket, sess *session, event string, ack socket.Ack, err error) {
 	ce := chat.ClientError(err)
 	g.metrics.Events.WithLabelValues(event, string(ce.Code)).Inc()
-	log := g.socketLogger(s, sess).With("event", event, "code", ce.Code)
+	log := sess.log.With("event", event, "code", ce.Code)
 	switch ce.Code {
 	case chat.CodeInternal:
 		log.Error("event failed", "error", err)
