@@ -370,3 +370,26 @@ func requireAckError(t *testing.T, ack map[string]any, code string) map[string]a
 	require.NotEmpty(t, e["message"])
 	return e
 }
+
+func TestMessageAndEventMetrics(t *testing.T) {
+	t.Parallel()
+	srv := apptest.Start(t, nil)
+	anon := srv.CreateAnonymous(t)
+	visitor := srv.Connect(t, anon.Auth())
+	tech := srv.Connect(t, map[string]any{"token": srv.Token(t, "tom", "tecnico")})
+
+	msg := visitor.Send(t, map[string]any{"content": "one", "clientMessageId": "m1"})
+	visitor.Send(t, map[string]any{"content": "one again", "clientMessageId": "m1"}) // a repeat creates nothing
+	ack := tech.Emit(t, "client-send-tecnico", map[string]any{"conversationId": anon.ConversationID, "content": "two"})
+	require.Equal(t, true, ack["ok"], "%v", ack)
+	requireAckError(t, visitor.Emit(t, "client-send-tecnico", map[string]any{"conversationId": anon.ConversationID, "content": "x"}), "UNAUTHORIZED")
+	requireAckError(t, visitor.Emit(t, "client-send-message", map[string]any{"content": ""}), "VALIDATION_FAILED")
+
+	m := srv.Metrics()
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Messages.WithLabelValues("user")), "created messages only, %v", msg["id"])
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Messages.WithLabelValues("tecnico")))
+	require.Equal(t, 2.0, testutil.ToFloat64(m.Events.WithLabelValues("client-send-message", "ok")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Events.WithLabelValues("client-send-message", "VALIDATION_FAILED")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Events.WithLabelValues("client-send-tecnico", "ok")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Events.WithLabelValues("client-send-tecnico", "UNAUTHORIZED")))
+}
