@@ -112,34 +112,6 @@ func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server 
 	}
 }
 
-// WaitReady waits until the server finished accepting sock (see
-// gateway.Gateway.Ready): emitting earlier can hit a race in the library
-// that closes the connection.
-func (s *Server) WaitReady(t testing.TB, sock *Socket) {
-	t.Helper()
-	s.WaitReadyID(t, string(sock.Id()))
-}
-
-// WaitReadyID is WaitReady for a socket id (for hand-driven connections).
-func (s *Server) WaitReadyID(t testing.TB, id string) {
-	t.Helper()
-	if s.App == nil {
-		return // a server in another process (cmd tests): nothing to observe
-	}
-	deadline := time.After(Timeout)
-	for {
-		_, changed := s.App.Gateway().Stats()
-		if s.App.Gateway().Ready(id) {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("socket %s never became ready on the server", id)
-		}
-	}
-}
-
 // WaitStats waits until the gateway's registry satisfies cond (it wakes on
 // every change of the registry, never sleeps) and returns that state.
 func (s *Server) WaitStats(t testing.TB, cond func(gateway.Stats) bool) gateway.Stats {
@@ -303,7 +275,6 @@ func (s *Server) Connect(t testing.TB, auth map[string]any) *Socket {
 	t.Helper()
 	sock, err := s.ConnectWith(t, func() *client.Options { return ClientOptions(auth) })
 	require.NoError(t, err, "connect")
-	s.WaitReady(t, sock)
 	return sock
 }
 

@@ -127,9 +127,8 @@ type session struct {
 	socket *socket.Socket
 	log    *slog.Logger
 
-	// order, ready and rooms belong to the hub (guarded by hub.mu).
+	// order and rooms belong to the hub (guarded by hub.mu).
 	order uint64
-	ready bool
 	rooms map[uuid.UUID]*stream
 
 	// typing holds the indicators this socket has on, by conversation.
@@ -281,15 +280,6 @@ func (g *Gateway) onConnection(s *socket.Socket) {
 	g.on(s, sess, "client-leave-conversation", g.leaveConversation)
 	g.on(s, sess, "client-get-history", g.getHistory)
 	g.on(s, sess, "client-typing", g.typing)
-	g.hub.markReady(sess)
-}
-
-// Ready reports whether the socket with this id is connected and its
-// connection handler has run, so tests can observe a socket's admission.
-// (Events sent before that are queued behind the handler: see the patch in
-// third_party/socket.io-server/PATCHES.md.)
-func (g *Gateway) Ready(socketID string) bool {
-	return g.hub.ready(socket.SocketId(socketID))
 }
 
 // closeSession forgets a socket that disconnected: its registrations and

@@ -34,7 +34,7 @@ func dialRaw(t *testing.T, srv *apptest.Server, auth map[string]any) *rawSocket 
 	require.True(t, strings.HasPrefix(connected, "40{"), connected)
 	var ok struct{ Sid string }
 	require.NoError(t, json.Unmarshal([]byte(connected[2:]), &ok))
-	srv.WaitReadyID(t, ok.Sid)
+	require.NotEmpty(t, ok.Sid)
 	return r
 }
 

@@ -207,19 +207,3 @@ func (h *hub) touch() {
 	defer h.mu.Unlock()
 	h.signal()
 }
-
-// markReady records that the connection handler of sess has run.
-func (h *hub) markReady(sess *session) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	sess.ready = true
-	h.signal()
-}
-
-// ready reports whether the socket's connection handler has run.
-func (h *hub) ready(id socket.SocketId) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	sess := h.sockets[id]
-	return sess != nil && sess.ready
-}

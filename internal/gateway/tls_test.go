@@ -76,7 +76,6 @@ func TestTLSServesHTTPSAndWSS(t *testing.T) {
 			return opts
 		})
 		require.NoError(t, err)
-		srv.WaitReady(t, sock)
 		return sock
 	}
 	a, b := connect(), connect()
