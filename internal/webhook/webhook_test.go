@@ -294,13 +294,15 @@ func TestDeliveryRetriedAfter5xxWithSameID(t *testing.T) {
 	msg := f.addMessage(chat.SenderUser)
 	start := time.Now()
 	res := f.work(t, webhook.DeliveryArgs{MessageID: msg.ID, ConversationID: msg.ConversationID})
+	took := time.Since(start)
 	require.Equal(t, river.EventKindJobFailed, res.EventKind)
 	require.Equal(t, 1, res.Job.Attempt)
 	require.Len(t, res.Job.Errors, 1)
 	require.Contains(t, res.Job.Errors[0].Error, "500")
 	require.NotContains(t, res.Job.Errors[0].Error, f.rc.URL, "the URL is not recorded")
-	// The worker's backoff (base 10 ms, attempt 1), not River's default.
-	require.WithinDuration(t, start.Add(10*time.Millisecond), res.Job.ScheduledAt, time.Second)
+	// The worker's backoff (base 10 ms, attempt 1, jittered), not River's
+	// default of seconds; bounded by when the attempt ran.
+	require.WithinRange(t, res.Job.ScheduledAt, start.Add(9*time.Millisecond), start.Add(took+20*time.Millisecond))
 	first := f.rc.next(t)
 
 	f.rc.setAnswer(nil)
@@ -326,28 +328,41 @@ func TestDeliveryGoneStops(t *testing.T) {
 
 func TestDeliveryRetryAfterHonouredAndCounted(t *testing.T) {
 	t.Parallel()
+	// retryAfter returns the header value and the earliest time the retry
+	// may be scheduled at. An HTTP date names an absolute instant (to the second), so it is
+	// made when the subtest runs, not when the table is built: under load a
+	// subtest can start seconds later.
+	seconds := func(v string, d time.Duration) func(time.Time) (string, time.Time) {
+		return func(now time.Time) (string, time.Time) { return v, now.Add(d) }
+	}
 	for _, tc := range []struct {
 		name       string
 		code       int
-		retryAfter string
-		want       time.Duration
+		retryAfter func(now time.Time) (string, time.Time)
 	}{
-		{"429 seconds", http.StatusTooManyRequests, "3", 3 * time.Second},
-		{"503 capped at max", http.StatusServiceUnavailable, "86400", 10 * time.Second},
-		{"503 http date", http.StatusServiceUnavailable, time.Now().Add(5 * time.Second).UTC().Format(http.TimeFormat), 5 * time.Second},
+		{"429 seconds", http.StatusTooManyRequests, seconds("3", 3*time.Second)},
+		{"503 capped at max", http.StatusServiceUnavailable, seconds("86400", 10*time.Second)},
+		{"503 http date", http.StatusServiceUnavailable, func(now time.Time) (string, time.Time) {
+			at := now.Add(5 * time.Second).UTC().Truncate(time.Second)
+			return at.Format(http.TimeFormat), at
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, nil)
-			f.rc.setAnswer(status(tc.code, "Retry-After", tc.retryAfter))
 			msg := f.addMessage(chat.SenderUser)
-			start := time.Now()
+			before := time.Now()
+			header, wantAt := tc.retryAfter(before)
+			f.rc.setAnswer(status(tc.code, "Retry-After", header))
 			res := f.work(t, webhook.DeliveryArgs{MessageID: msg.ID, ConversationID: msg.ConversationID})
+			took := time.Since(before)
 			require.Equal(t, river.EventKindJobFailed, res.EventKind)
 			// Unlike a snooze, the attempt counts toward the cap.
 			require.Equal(t, 1, res.Job.Attempt)
 			require.Len(t, res.Job.Errors, 1)
-			require.WithinDuration(t, start.Add(tc.want), res.Job.ScheduledAt, 1500*time.Millisecond)
+			// Bounded by when the attempt ran, however slow the machine;
+			// the millisecond covers Postgres storing microseconds.
+			require.WithinRange(t, res.Job.ScheduledAt, wantAt.Add(-time.Millisecond), wantAt.Add(took+time.Millisecond))
 		})
 	}
 }
