@@ -59,8 +59,8 @@ type socket struct {
 	packetsFn         *types.Slice[SendCallback]
 	sentCallbackFn    *types.Slice[[]SendCallback]
 	cleanupFn         *types.Slice[types.Callable]
-	pingTimeoutTimer  atomic.Pointer[utils.Timer]
-	pingIntervalTimer atomic.Pointer[utils.Timer]
+	pingTimeoutTimer  atomic.Pointer[heartbeatTimer]
+	pingIntervalTimer atomic.Pointer[heartbeatTimer]
 
 	flushMu sync.Mutex
 }
@@ -246,7 +246,7 @@ func (s *socket) onPacket(data *packet.Packet) {
 			return
 		}
 		socketLog.Debug("got pong")
-		utils.ClearTimeout(s.pingTimeoutTimer.Load())
+		clearHeartbeatTimer(s.pingTimeoutTimer.Load())
 		if timer := s.pingIntervalTimer.Load(); timer != nil {
 			timer.Refresh()
 		}
@@ -268,7 +268,7 @@ func (s *socket) onError(err error) {
 // Pings client every `this.pingInterval` and expects response
 // within `this.pingTimeout` or closes connection.
 func (s *socket) schedulePing() {
-	timer := utils.SetTimeout(func() {
+	timer := setHeartbeatTimer(func() {
 		if s.ReadyState() == "closed" {
 			return
 		}
@@ -279,17 +279,17 @@ func (s *socket) schedulePing() {
 	s.pingIntervalTimer.Store(timer)
 	// A close may have cleared the old timer before this one was published.
 	if s.ReadyState() == "closed" {
-		utils.ClearTimeout(timer)
+		clearHeartbeatTimer(timer)
 	}
 }
 
 // Resets ping timeout.
 func (s *socket) resetPingTimeout() {
-	utils.ClearTimeout(s.pingTimeoutTimer.Load())
+	clearHeartbeatTimer(s.pingTimeoutTimer.Load())
 	if s.ReadyState() == "closed" {
 		return
 	}
-	timer := utils.SetTimeout(func() {
+	timer := setHeartbeatTimer(func() {
 		if s.ReadyState() == "closed" {
 			return
 		}
@@ -297,7 +297,7 @@ func (s *socket) resetPingTimeout() {
 	}, s.resetPingTimeoutDuration())
 	s.pingTimeoutTimer.Store(timer)
 	if s.ReadyState() == "closed" {
-		utils.ClearTimeout(timer)
+		clearHeartbeatTimer(timer)
 	}
 }
 func (s *socket) resetPingTimeoutDuration() time.Duration {
@@ -468,7 +468,7 @@ func (s *socket) clearTransport() {
 	// ensure transport won't stay open
 	s.Transport().Close()
 
-	utils.ClearTimeout(s.pingTimeoutTimer.Load())
+	clearHeartbeatTimer(s.pingTimeoutTimer.Load())
 }
 
 // Called upon transport considered closed.
@@ -479,9 +479,9 @@ func (s *socket) OnClose(reason string, description ...error) {
 		description = append(description, nil)
 
 		// clear timers
-		utils.ClearTimeout(s.pingIntervalTimer.Load())
+		clearHeartbeatTimer(s.pingIntervalTimer.Load())
 
-		utils.ClearTimeout(s.pingTimeoutTimer.Load())
+		clearHeartbeatTimer(s.pingTimeoutTimer.Load())
 
 		// clean writeBuffer in defer, so developers can still
 		// grab the writeBuffer on 'close' event

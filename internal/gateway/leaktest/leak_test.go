@@ -149,3 +149,45 @@ func settledGoroutines(t *testing.T, baseline, slack int) int {
 		last = n
 	}
 }
+
+// An idle WebSocket costs the gateway one goroutine, its reader: the
+// heartbeat runs on timers that park none (third_party/socket.io-engine),
+// and nothing else waits per socket. Not parallel, unlike the rest: it
+// reads the process's goroutine count while its sockets are open, and
+// serial tests run before parallel ones resume.
+func TestIdleWebSocketCostsOneGoroutine(t *testing.T) {
+	srv := apptest.Start(t, map[string]string{"LOG_LEVEL": "warn"})
+	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+	var users atomic.Int64
+	open := func() *websocket.Conn { // connected, then left idle: no reads, so no client goroutine
+		// A user each: one identity's sockets are capped.
+		auth, _ := json.Marshal(map[string]any{"token": srv.Token(t, "idle-"+strconv.FormatInt(users.Add(1), 10), "tecnico")})
+		conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(apptest.Timeout)))
+		_, msg, err := conn.ReadMessage()
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(string(msg), "0{"), "%s", msg)
+		require.NoError(t, conn.WriteMessage(websocket.TextMessage, append([]byte("40"), auth...)))
+		_, msg, err = conn.ReadMessage()
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(string(msg), "40{"), "%s", msg)
+		return conn
+	}
+	for range 20 { // warm up pools and lazily started goroutines
+		open()
+	}
+	srv.WaitStats(t, func(s gateway.Stats) bool { return s.Sockets == 20 })
+	baseline := settledGoroutines(t, 0, 0)
+
+	const n = 500
+	for range n {
+		open()
+	}
+	srv.WaitStats(t, func(s gateway.Stats) bool { return s.Sockets == 20+n })
+	after := settledGoroutines(t, 0, 0)
+	perSocket := float64(after-baseline) / n
+	t.Logf("%d idle sockets: goroutines %d → %d, %.2f per socket", n, baseline, after, perSocket)
+	require.InDelta(t, 1.0, perSocket, 0.05, "goroutines per idle WebSocket")
+}
