@@ -165,7 +165,7 @@ func New(cfg Config) *Gateway {
 	_ = g.io.On("connection", func(args ...any) {
 		g.onConnection(args[0].(*socket.Socket))
 	})
-	g.handler = g.io.ServeHandler(nil)
+	g.handler = releaseAfterHijack(g.io.ServeHandler(nil))
 	return g
 }
 
