@@ -19,6 +19,7 @@ type idleResult struct {
 	HeapBefore     int64             `json:"heapInuseBeforeBytes"`
 	HeapAfter      int64             `json:"heapInuseAfterBytes"`
 	HeapPerConn    float64           `json:"heapPerConnBytes"`
+	StackPerConn   float64           `json:"stackPerConnBytes"` // goroutine stacks in use
 	GoroutinesPer  float64           `json:"goroutinesPerConn"`
 	Goroutines     int               `json:"goroutinesAfter"`
 	FDsAfter       int               `json:"fdsAfter"`
@@ -55,12 +56,14 @@ func idleCmd(ctx context.Context, args []string) error {
 	}
 	out := map[string]any{"machine": describeMachine(), "runs": all}
 	if len(all) > 1 {
-		var rss, heap, rate []float64
+		var rss, heap, stack, rate []float64
 		for _, r := range all {
 			rss, heap, rate = append(rss, r.RSSPerConn), append(heap, r.HeapPerConn), append(rate, r.ConnectsPerSec)
+			stack = append(stack, r.StackPerConn)
 		}
 		m := all[len(all)-1]
 		m.RSSPerConn, m.HeapPerConn, m.ConnectsPerSec = median(rss), median(heap), median(rate)
+		m.StackPerConn = median(stack)
 		fmt.Println("\nmedians:")
 		printIdle([]idleResult{m})
 		out["median"] = m
@@ -73,9 +76,9 @@ func printIdle(rs []idleResult) {
 	for _, r := range rs {
 		rows = append(rows, []string{fmt.Sprint(r.Conns), fmt.Sprintf("%.0f", r.ConnectsPerSec),
 			mib(r.RSSBefore) + "→" + mib(r.RSSAfter), fmt.Sprintf("%.1f KiB", r.RSSPerConn/1024),
-			fmt.Sprintf("%.1f KiB", r.HeapPerConn/1024), fmt.Sprintf("%.2f", r.GoroutinesPer), fmt.Sprint(r.FDsAfter), fmt.Sprint(r.Dropped)})
+			fmt.Sprintf("%.1f KiB", r.HeapPerConn/1024), fmt.Sprintf("%.1f KiB", r.StackPerConn/1024), fmt.Sprintf("%.2f", r.GoroutinesPer), fmt.Sprint(r.FDsAfter), fmt.Sprint(r.Dropped)})
 	}
-	table(os.Stdout, []string{"conns", "connects/s", "server RSS", "RSS/conn", "heap/conn", "goroutines/conn", "fds", "dropped"}, rows)
+	table(os.Stdout, []string{"conns", "connects/s", "server RSS", "RSS/conn", "heap/conn", "stack/conn", "goroutines/conn", "fds", "dropped"}, rows)
 }
 
 func runIdle(ctx context.Context, c common, env map[string]string, n int, hold time.Duration, parallel int, profiles string) (idleResult, error) {
@@ -95,7 +98,7 @@ func runIdle(ctx context.Context, c common, env map[string]string, n int, hold t
 		closeAll(w)
 	}
 	time.Sleep(time.Second)
-	heap0, _, gr0 := g.memStats()
+	heap0, stack0, gr0 := g.memStats()
 	res.HeapBefore = heap0
 	res.RSSBefore = g.Stats().RSSBytes
 
@@ -110,12 +113,13 @@ func runIdle(ctx context.Context, c common, env map[string]string, n int, hold t
 	case <-ctx.Done():
 		return res, ctx.Err()
 	}
-	heap1, _, gr1 := g.memStats()
+	heap1, stack1, gr1 := g.memStats()
 	time.Sleep(500 * time.Millisecond)
 	st := g.Stats()
 	res.RSSAfter, res.FDsAfter, res.HeapAfter, res.Goroutines = st.RSSBytes, st.OpenFDs, heap1, gr1
 	res.RSSPerConn = float64(res.RSSAfter-res.RSSBefore) / float64(n)
 	res.HeapPerConn = float64(heap1-heap0) / float64(n)
+	res.StackPerConn = float64(stack1-stack0) / float64(n)
 	res.GoroutinesPer = float64(gr1-gr0) / float64(n)
 	for _, c := range conns {
 		select {

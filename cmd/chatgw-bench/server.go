@@ -279,15 +279,18 @@ func (g *gatewayProc) fetch(path string, w io.Writer) error {
 
 // memStats forces a GC (heap?gc=1) and returns the runtime's HeapInuse,
 // Sys and the goroutine count of the child.
-func (g *gatewayProc) memStats() (heapInuse, sys int64, goroutines int) {
+// memStats reads the gateway's heap and goroutine stacks in use (after a
+// forced GC) and its goroutine count, through pprof.
+func (g *gatewayProc) memStats() (heapInuse, stackInuse int64, goroutines int) {
 	var b bytes.Buffer
 	if g.fetch("/debug/pprof/heap?gc=1&debug=1", &b) == nil {
 		for _, line := range strings.Split(b.String(), "\n") {
 			if v, ok := strings.CutPrefix(line, "# HeapInuse = "); ok {
 				heapInuse, _ = strconv.ParseInt(v, 10, 64)
 			}
-			if v, ok := strings.CutPrefix(line, "# Sys = "); ok {
-				sys, _ = strconv.ParseInt(v, 10, 64)
+			if v, ok := strings.CutPrefix(line, "# Stack = "); ok {
+				v, _, _ = strings.Cut(v, " / ") // "Stack = inuse / sys"
+				stackInuse, _ = strconv.ParseInt(v, 10, 64)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -26,6 +27,10 @@ const (
 	// DefaultWSWriteBufferSize is the default write buffer size for WebSocket connections.
 	DefaultWSWriteBufferSize = 1024
 )
+
+// wsWriteBufferPool lends WebSocket write buffers to connections while they
+// write. (chatgw patch, see PATCHES.md.)
+var wsWriteBufferPool = &sync.Pool{}
 
 type server struct {
 	BaseServer
@@ -129,8 +134,11 @@ func (s *server) HandleUpgrade(ctx *types.HttpContext) {
 		wsc := &types.WebSocketConn{EventEmitter: types.NewEventEmitter()}
 
 		ws := &websocket.Upgrader{
-			ReadBufferSize:    DefaultWSReadBufferSize,
-			WriteBufferSize:   DefaultWSWriteBufferSize,
+			ReadBufferSize:  DefaultWSReadBufferSize,
+			WriteBufferSize: DefaultWSWriteBufferSize,
+			// A write buffer only while a frame is being written, not for
+			// the life of every idle connection. (chatgw patch.)
+			WriteBufferPool:   wsWriteBufferPool,
 			EnableCompression: s.Opts().PerMessageDeflate() != nil,
 			Error: func(_ http.ResponseWriter, _ *http.Request, _ int, reason error) {
 				// response is written by emitAbortRequest below

@@ -134,7 +134,19 @@ func (w *websocket) message() {
 
 func (w *websocket) onMessage(data types.BufferInterface) {
 	wsLog.Debug(`websocket received "%s"`, data)
-	w.OnData(data)
+	// Handled on a goroutine of its own, and waited for, so that the
+	// reader's goroutine, which lives as long as the connection, keeps the
+	// small stack a read needs: handling a packet (decoding, the
+	// application's handlers) grows a stack to 8 KiB and more, and a parked
+	// reader would keep that for good. Packets are still handled one at a
+	// time and in order, and the next read waits, as before. (chatgw patch,
+	// see PATCHES.md.)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.OnData(data)
+	}()
+	<-done
 }
 
 // Writes a packet payload.
