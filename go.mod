@@ -68,3 +68,4 @@ require (
 
 replace github.com/zishang520/socket.io/servers/socket/v3 => ./third_party/socket.io-server
 replace github.com/zishang520/socket.io/servers/engine/v3 => ./third_party/socket.io-engine
+replace github.com/zishang520/socket.io/v3 => ./third_party/socket.io
