@@ -3,6 +3,7 @@ package types
 import (
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"sync"
 
 	"github.com/zishang520/socket.io/v3/pkg/log"
@@ -61,10 +62,43 @@ type (
 		ptr uintptr
 	}
 
+	// emmiter keeps its events in a short slice under one lock, and each
+	// event's listeners in a slice that is replaced, never changed in
+	// place, so Emit can call a snapshot without copying it. Upstream used
+	// a sync.Map-like Map of per-event locked Slices: several maps and locks
+	// per emitter, and a socket has half a dozen emitters, which made it
+	// the largest part of an idle connection's memory. (chatgw patch, see
+	// PATCHES.md.)
 	emmiter struct {
-		evtListeners Map[EventName, *Slice[*eventEntry]]
+		mu     sync.RWMutex
+		events []emitterEvent
+	}
+
+	emitterEvent struct {
+		name      EventName
+		listeners []*eventEntry // copy-on-write
 	}
 )
+
+// find returns the index of evt in e.events, or -1. The caller holds e.mu.
+func (e *emmiter) find(evt EventName) int {
+	for i := range e.events {
+		if e.events[i].name == evt {
+			return i
+		}
+	}
+	return -1
+}
+
+// snapshot returns evt's listeners; the slice is never modified afterwards.
+func (e *emmiter) snapshot(evt EventName) []*eventEntry {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if i := e.find(evt); i >= 0 {
+		return e.events[i].listeners
+	}
+	return nil
+}
 
 // CopyTo copies the event listeners to an EventEmitter
 func (e Events) CopyTo(emitter EventEmitter) {
@@ -80,11 +114,7 @@ func (e Events) CopyTo(emitter EventEmitter) {
 
 // New returns a new, empty, EventEmitter
 func NewEventEmitter() EventEmitter {
-	emmiter := &emmiter{
-		evtListeners: Map[EventName, *Slice[*eventEntry]]{},
-	}
-
-	return emmiter
+	return &emmiter{}
 }
 
 func (e *emmiter) addListeners(evt EventName, listeners []*eventEntry) error {
@@ -92,8 +122,15 @@ func (e *emmiter) addListeners(evt EventName, listeners []*eventEntry) error {
 		return nil
 	}
 
-	evtEntry, _ := e.evtListeners.LoadOrStore(evt, NewSlice[*eventEntry]())
-	evtEntry.Push(listeners...)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := e.find(evt)
+	if i < 0 {
+		e.events = append(e.events, emitterEvent{name: evt})
+		i = len(e.events) - 1
+	}
+	old := e.events[i].listeners
+	e.events[i].listeners = append(old[:len(old):len(old)], listeners...) // a new array: snapshots stay valid
 	return nil
 }
 
@@ -118,16 +155,7 @@ func (e *emmiter) On(evt EventName, listeners ...EventListener) error {
 }
 
 func (e *emmiter) Emit(evt EventName, data ...any) {
-	evtEntry, ok := e.evtListeners.Load(evt)
-	if !ok {
-		return
-	}
-
-	if evtEntry.Len() == 0 {
-		return
-	}
-
-	for _, event := range evtEntry.All() {
+	for _, event := range e.snapshot(evt) {
 		if event != nil {
 			func() {
 				defer func() {
@@ -143,25 +171,24 @@ func (e *emmiter) Emit(evt EventName, data ...any) {
 }
 
 func (e *emmiter) EventNames() []EventName {
-	return e.evtListeners.Keys()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	names := make([]EventName, len(e.events))
+	for i := range e.events {
+		names[i] = e.events[i].name
+	}
+	return names
 }
 
 func (e *emmiter) ListenerCount(evt EventName) int {
-	evtEntry, ok := e.evtListeners.Load(evt)
-	if !ok {
-		return 0
-	}
-
-	return evtEntry.Len()
+	return len(e.snapshot(evt))
 }
 
 func (e *emmiter) Listeners(evt EventName) []EventListener {
-	evtEntry, ok := e.evtListeners.Load(evt)
-	if !ok {
+	datas := e.snapshot(evt)
+	if datas == nil {
 		return nil
 	}
-
-	datas := evtEntry.All()
 	listeners := make([]EventListener, len(datas))
 	for i, l := range datas {
 		listeners[i] = l.fn
@@ -207,33 +234,43 @@ func (e *emmiter) RemoveListener(evt EventName, listener EventListener) bool {
 		return false
 	}
 
-	evtEntry, ok := e.evtListeners.Load(evt)
-
-	if !ok {
-		return false
-	}
-
-	if evtEntry.Len() == 0 {
-		return false
-	}
-
 	targetPtr := reflect.ValueOf(listener).Pointer()
 
-	remove, _ := evtEntry.RangeAndSplice(func(listener *eventEntry, i int) (bool, int, int, []*eventEntry) {
-		return listener.ptr == targetPtr, i, 1, nil
-	})
-	return len(remove) > 0
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := e.find(evt)
+	if i < 0 {
+		return false
+	}
+	old := e.events[i].listeners
+	for j, l := range old {
+		if l.ptr == targetPtr { // the first match, as upstream
+			e.events[i].listeners = slices.Concat(old[:j], old[j+1:]) // a new array: snapshots stay valid
+			return true
+		}
+	}
+	return false
 }
 
 func (e *emmiter) RemoveAllListeners(evt EventName) bool {
-	_, loaded := e.evtListeners.LoadAndDelete(evt)
-	return loaded
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := e.find(evt)
+	if i < 0 {
+		return false
+	}
+	e.events = slices.Delete(e.events, i, i+1)
+	return true
 }
 
 func (e *emmiter) Clear() {
-	e.evtListeners.Clear()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.events = nil
 }
 
 func (e *emmiter) Len() int {
-	return e.evtListeners.Len()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.events)
 }
