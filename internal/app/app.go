@@ -95,8 +95,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		MaxAttempts: cfg.Webhook.MaxAttempts,
 	}
 	var depth *webhook.DepthReporter
+	var recent *webhook.Recent // messages sent here, handed to the worker without a read back
 	if cfg.Webhook.URL != "" {
-		worker, err := webhook.NewWorker(webhookConfig(cfg, pool, replyTokens, log, m))
+		// The worker reads messages through a Store of its own without
+		// deliveries: it only loads.
+		recent = webhook.NewRecent(postgres.NewStore(pool, postgres.StoreConfig{}), webhook.DefaultRecentMaxBytes)
+		worker, err := webhook.NewWorker(webhookConfig(cfg, recent, replyTokens, log, m))
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +151,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		}
 	}
 	gw := gateway.New(gwCfg)
-	svc.SetBroadcaster(gw)
+	if recent != nil {
+		svc.SetBroadcaster(chat.Broadcasters{recent, gw})
+	} else {
+		svc.SetBroadcaster(gw)
+	}
 
 	api := httpapi.New(httpapi.Config{
 		Service:     svc,
@@ -221,9 +229,8 @@ func pprofServer(cfg config.Config) *http.Server {
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 }
 
-// webhookConfig is the delivery worker's configuration. The worker reads
-// messages through a Store of its own without deliveries: it only loads.
-func webhookConfig(cfg config.Config, pool *pgxpool.Pool, replyTokens *auth.ReplyTokens, log *slog.Logger, m *metrics.Metrics) webhook.Config {
+// webhookConfig is the delivery worker's configuration.
+func webhookConfig(cfg config.Config, messages webhook.MessageLoader, replyTokens *auth.ReplyTokens, log *slog.Logger, m *metrics.Metrics) webhook.Config {
 	return webhook.Config{
 		URL:             cfg.Webhook.URL,
 		SecretKey:       cfg.Webhook.SecretKey,
@@ -232,7 +239,7 @@ func webhookConfig(cfg config.Config, pool *pgxpool.Pool, replyTokens *auth.Repl
 		PublicURL:       cfg.PublicURL,
 		Timeout:         cfg.Webhook.Timeout,
 		Backoff:         webhook.Backoff{Base: cfg.Webhook.BackoffBase, Max: cfg.Webhook.BackoffMax},
-		Messages:        postgres.NewStore(pool, postgres.StoreConfig{}),
+		Messages:        messages,
 		ReplyTokens:     replyTokens,
 		Logger:          log.With("component", "webhook"),
 		Metrics:         m,

@@ -355,3 +355,28 @@ func TestBatchOff(t *testing.T) {
 	require.False(t, postgres.NewStore(pool, postgres.StoreConfig{}).Batching())
 	require.False(t, postgres.NewStore(pool, postgres.StoreConfig{Batch: &postgres.BatchConfig{MaxBatch: 1}}).Batching())
 }
+
+// The message a send returns is exactly what a later read returns: the
+// webhook worker delivers the returned one (webhook.Recent) instead of
+// reading it back, and a retry delivers the read one.
+func TestSentMessageIsTheStoredOne(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	single, _ := newStore(t, postgres.StoreConfig{})
+	batched, _ := newBatchStore(t, postgres.BatchConfig{MaxBatch: 16, MaxWait: time.Millisecond})
+	for name, s := range map[string]*postgres.Store{"one per transaction": single, "group commit": batched} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			in := deliverMsg(newConversation(t, s).ID, "hola <b>&</b> ✓", ptr("c-1"))
+			in.SenderID = ptr("user-1")
+			sent, created, err := s.AppendMessage(ctx, in)
+			require.NoError(t, err)
+			require.True(t, created)
+			stored, err := s.Message(ctx, sent.ID)
+			require.NoError(t, err)
+			require.True(t, sent.CreatedAt.Equal(stored.CreatedAt), "%v vs %v", sent.CreatedAt, stored.CreatedAt)
+			sent.CreatedAt, stored.CreatedAt = time.Time{}, time.Time{}
+			require.Equal(t, stored, sent)
+		})
+	}
+}
