@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultRecentMaxBytes bounds the messages Recent holds.
-const DefaultRecentMaxBytes = 8 << 20
+const DefaultRecentMaxBytes = 2 << 20
 
 // recentOverhead approximates what a held message costs besides its
 // content (the map entry, ids, timestamps, strings' headers).
