@@ -126,7 +126,12 @@ func (e *emmiter) addListeners(evt EventName, listeners []*eventEntry) error {
 	defer e.mu.Unlock()
 	i := e.find(evt)
 	if i < 0 {
-		e.events = append(e.events, emitterEvent{name: evt})
+		// Grown one at a time: an emitter's events are registered once, at
+		// setup, and a doubled array would mostly be spare capacity.
+		events := make([]emitterEvent, len(e.events)+1)
+		copy(events, e.events)
+		events[len(e.events)].name = evt
+		e.events = events
 		i = len(e.events) - 1
 	}
 	old := e.events[i].listeners
