@@ -62,6 +62,7 @@ func (u *upgradeWriter) WriteHeader(code int) {
 	}
 }
 
+// Flush implements http.Flusher.
 func (u *upgradeWriter) Flush() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
