@@ -48,12 +48,10 @@ func TestRecentHandsOverOnceThenLoads(t *testing.T) {
 
 func TestRecentSkipsBotMessages(t *testing.T) {
 	t.Parallel()
-	store := &countingStore{}
-	r := NewRecent(store, 0)
-	bot := newMessage(chat.SenderBot, "never delivered")
-	r.MessageCreated(bot, "")
-	n, _, _ := r.held()
-	require.Zero(t, n)
+	r := NewRecent(&countingStore{}, 0)
+	r.MessageCreated(newMessage(chat.SenderBot, "never delivered"), "")
+	n, bytes, _ := r.held()
+	require.Zero(t, n+bytes, "a bot message is never delivered, so never held")
 }
 
 func TestRecentEvictsOldestBeyondItsBound(t *testing.T) {
