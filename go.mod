@@ -66,6 +66,9 @@ require (
 	resty.dev/v3 v3.0.0-rc.4 // indirect
 )
 
-replace github.com/zishang520/socket.io/servers/socket/v3 => ./third_party/socket.io-server
-replace github.com/zishang520/socket.io/servers/engine/v3 => ./third_party/socket.io-engine
-replace github.com/zishang520/socket.io/v3 => ./third_party/socket.io
+// Patched copies of the Socket.IO library's modules; see each PATCHES.md.
+replace (
+	github.com/zishang520/socket.io/servers/engine/v3 => ./third_party/socket.io-engine
+	github.com/zishang520/socket.io/servers/socket/v3 => ./third_party/socket.io-server
+	github.com/zishang520/socket.io/v3 => ./third_party/socket.io
+)
