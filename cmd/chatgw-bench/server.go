@@ -277,10 +277,8 @@ func (g *gatewayProc) fetch(path string, w io.Writer) error {
 	return err
 }
 
-// memStats forces a GC (heap?gc=1) and returns the runtime's HeapInuse,
-// Sys and the goroutine count of the child.
-// memStats reads the gateway's heap and goroutine stacks in use (after a
-// forced GC) and its goroutine count, through pprof.
+// memStats forces a GC in the child (heap?gc=1) and returns its heap and
+// goroutine stacks in use and its goroutine count, read through pprof.
 func (g *gatewayProc) memStats() (heapInuse, stackInuse int64, goroutines int) {
 	var b bytes.Buffer
 	if g.fetch("/debug/pprof/heap?gc=1&debug=1", &b) == nil {
