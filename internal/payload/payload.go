@@ -101,7 +101,9 @@ func (p *Object) OptionalString(field string) *string {
 	return &s
 }
 
-// UUID returns a UUID field, or fallback when absent or null.
+// UUID returns a UUID field, or fallback when absent or null. The nil UUID
+// is refused like a malformed one: nothing chatgw names has it, and a
+// caller would take it for "absent".
 func (p *Object) UUID(field string, fallback uuid.UUID) uuid.UUID {
 	if !p.Present(field) {
 		return fallback
@@ -115,6 +117,9 @@ func (p *Object) UUID(field string, fallback uuid.UUID) uuid.UUID {
 	if err != nil {
 		p.Fail(field, "must be a UUID string")
 		return uuid.Nil
+	}
+	if id == uuid.Nil {
+		p.Fail(field, "must not be the nil UUID")
 	}
 	return id
 }
