@@ -348,9 +348,13 @@ func (bs *baseServer) Handshake(transportName string, ctx *types.HttpContext) (*
 			transport.SetPerMessageDeflate(bs.opts.PerMessageDeflate())
 		}
 
+		// Read now, not in the listener: the listener lives as long as the
+		// transport and would keep the whole upgrade request alive with
+		// it. (chatgw patch, see PATCHES.md.)
+		initial := !ctx.Query().Has("sid")
 		_ = transport.On("headers", func(args ...any) {
 			headers, req := slices.TryGetAny[*types.ParameterBag](args, 0), slices.TryGetAny[*types.HttpContext](args, 1)
-			if !ctx.Query().Has("sid") {
+			if initial {
 				if cookie := bs.opts.Cookie(); cookie != nil {
 					headers.Set("Set-Cookie", cookie.String())
 				}

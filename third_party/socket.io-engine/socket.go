@@ -138,6 +138,9 @@ func (s *socket) Construct(id string, server BaseServer, transport transports.Tr
 	s.id = id
 	s.server = server
 	s.request = ctx
+	if ctx.Websocket != nil && ctx.Websocket.Conn != nil {
+		s.request = retainedRequest(ctx) // chatgw patch, see PATCHES.md
+	}
 	s.protocol = protocol
 
 	// Cache IP since it might not be in the req later
