@@ -50,19 +50,7 @@ func TestUpgradeRequestReleasedOnceConnected(t *testing.T) {
 	require.True(t, strings.HasPrefix(string(ok), "40{"), "%s", ok)
 	s := <-connected
 
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for done := false; !done; {
-		runtime.GC()
-		select {
-		case <-released:
-			done = true
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("the upgrade request is still reachable from a connected socket")
-		}
-	}
+	waitReleased(t, released, 1, "the upgrade request of a connected socket")
 
 	req := s.Request().Request()
 	require.Equal(t, "web", req.Header.Get("X-Widget"))

@@ -60,20 +60,27 @@ func TestUpgradeWriterReleasesBuffersAfterHijack(t *testing.T) {
 	_, _, err = w.(http.Hijacker).Hijack()
 	require.ErrorIs(t, err, http.ErrHijacked)
 
+	waitReleased(t, released, 2, "net/http's connection buffers after Hijack")
+	runtime.KeepAlive(w)
+}
+
+// waitReleased runs the garbage collector until n cleanups have signalled
+// on released, or fails saying what is still reachable.
+func waitReleased(t *testing.T, released <-chan struct{}, n int, what string) {
+	t.Helper()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(10 * time.Second)
-	for n := 0; n < 2; {
+	for n > 0 {
 		runtime.GC()
 		select {
 		case <-released:
-			n++
+			n--
 		case <-tick.C:
 		case <-deadline:
-			t.Fatalf("%d of net/http's 2 connection buffers still reachable after Hijack", 2-n)
+			t.Fatalf("%s: %d still reachable", what, n)
 		}
 	}
-	runtime.KeepAlive(w)
 }
 
 // Polling requests are not upgrades: they get net/http's writer as is.

@@ -1,37 +1,18 @@
 package webhook_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/chatgw/chatgw/internal/apptest"
 	"github.com/chatgw/chatgw/internal/chat"
 	"github.com/chatgw/chatgw/internal/webhook"
 )
-
-// lockedBuffer is a log sink River's goroutines and the test may share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Split(strings.TrimSpace(l.b.String()), "\n")
-}
 
 // A failed attempt is logged with the job's attributes; a delivered one
 // writes nothing above debug, and at debug says so with the same
@@ -41,7 +22,7 @@ func TestDeliveryLogsCarryTheJob(t *testing.T) {
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		t.Run(level.String(), func(t *testing.T) {
 			t.Parallel()
-			logs := &lockedBuffer{}
+			logs := &apptest.LogBuffer{}
 			f := newFixture(t, func(c *webhook.Config) {
 				c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 			})
@@ -54,7 +35,7 @@ func TestDeliveryLogsCarryTheJob(t *testing.T) {
 			f.rc.next(t)
 
 			var entries []map[string]any
-			for _, line := range logs.lines() {
+			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 				var e map[string]any
 				require.NoError(t, json.Unmarshal([]byte(line), &e), line)
 				if strings.HasPrefix(e["msg"].(string), "webhook: ") {
