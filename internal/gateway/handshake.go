@@ -126,7 +126,7 @@ func parseAuth(auth map[string]any) (authRequest, error) {
 		if rawConv, present := auth["conversationId"]; present && rawConv != nil {
 			convStr, ok := rawConv.(string)
 			convID, err := payload.ParseUUID(convStr)
-			if !ok || err != nil || convID == uuid.Nil {
+			if !ok || err != nil {
 				return req, chat.ValidationError(chat.FieldError{Field: "conversationId", Message: "must be a UUID string"})
 			}
 			req.conversationID = convID
@@ -140,7 +140,7 @@ func parseAuth(auth map[string]any) (authRequest, error) {
 		convStr, ok1 := rawConv.(string)
 		sessionToken, ok2 := rawSession.(string)
 		convID, err := payload.ParseUUID(convStr)
-		if !ok1 || !ok2 || sessionToken == "" || err != nil || convID == uuid.Nil {
+		if !ok1 || !ok2 || sessionToken == "" || err != nil {
 			return req, chat.ErrSessionInvalid
 		}
 		req.conversationID, req.sessionToken = convID, sessionToken

@@ -52,8 +52,11 @@ func TestListMessagesCredentials(t *testing.T) {
 
 	status, body := srv.Do(t, http.MethodGet, "/v1/conversations/"+uuid.NewString()+"/messages", alice, "")
 	require.Equal(t, http.StatusNotFound, status, "%v", body)
-	status, body = srv.Do(t, http.MethodGet, "/v1/conversations/not-a-uuid/messages", alice, "")
-	require.Equal(t, http.StatusBadRequest, status, "%v", body)
+	for _, id := range []string{"not-a-uuid", uuid.Nil.String()} {
+		status, body = srv.Do(t, http.MethodGet, "/v1/conversations/"+id+"/messages", alice, "")
+		require.Equal(t, http.StatusBadRequest, status, "%s: %v", id, body)
+		require.Equal(t, "VALIDATION_FAILED", body["error"].(map[string]any)["code"])
+	}
 }
 
 func TestListMessagesPaging(t *testing.T) {

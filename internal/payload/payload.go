@@ -101,9 +101,8 @@ func (p *Object) OptionalString(field string) *string {
 	return &s
 }
 
-// UUID returns a UUID field, or fallback when absent or null. The nil UUID
-// is refused like a malformed one: nothing chatgw names has it, and a
-// caller would take it for "absent".
+// UUID returns a UUID field, or fallback when absent or null; see
+// ParseUUID for what is accepted.
 func (p *Object) UUID(field string, fallback uuid.UUID) uuid.UUID {
 	if !p.Present(field) {
 		return fallback
@@ -117,9 +116,6 @@ func (p *Object) UUID(field string, fallback uuid.UUID) uuid.UUID {
 	if err != nil {
 		p.Fail(field, "must be a UUID string")
 		return uuid.Nil
-	}
-	if id == uuid.Nil {
-		p.Fail(field, "must not be the nil UUID")
 	}
 	return id
 }
@@ -174,12 +170,19 @@ func asInt(v any) (int64, bool) {
 }
 
 // ParseUUID accepts only the canonical 36-character form: uuid.Parse also
-// takes urn: and braced forms, which clients have no reason to send.
+// takes urn: and braced forms, which clients have no reason to send. The
+// nil UUID is refused too.
 func ParseUUID(s string) (uuid.UUID, error) {
 	if len(s) != 36 {
 		return uuid.Nil, errBadUUID
 	}
-	return uuid.Parse(s)
+	id, err := uuid.Parse(s)
+	if err != nil || id == uuid.Nil {
+		// Nothing chatgw names has the nil UUID, and callers would take
+		// it for "absent".
+		return uuid.Nil, errBadUUID
+	}
+	return id, nil
 }
 
 var errBadUUID = chat.ValidationError(chat.FieldError{Field: "id", Message: "must be a UUID string"})
