@@ -173,6 +173,12 @@ func (b *batcher) stats() BatchStats {
 func (b *batcher) run() {
 	defer b.wg.Done()
 	batch := make([]*appendReq, 0, b.cfg.MaxBatch)
+	// take adds r to the batch unless its sender withdrew it while queued.
+	take := func(r *appendReq) {
+		if r.state.CompareAndSwap(reqQueued, reqTaken) {
+			batch = append(batch, r)
+		}
+	}
 	var timer *time.Timer
 	for {
 		r, ok := <-b.reqs
@@ -180,9 +186,7 @@ func (b *batcher) run() {
 			return
 		}
 		batch = batch[:0]
-		if r.state.CompareAndSwap(reqQueued, reqTaken) {
-			batch = append(batch, r)
-		}
+		take(r)
 		// Take what is already queued.
 	drain:
 		for len(batch) < b.cfg.MaxBatch {
@@ -191,9 +195,7 @@ func (b *batcher) run() {
 				if !ok {
 					break drain
 				}
-				if r.state.CompareAndSwap(reqQueued, reqTaken) {
-					batch = append(batch, r)
-				}
+				take(r)
 			default:
 				break drain
 			}
@@ -212,9 +214,7 @@ func (b *batcher) run() {
 					if !ok {
 						break wait
 					}
-					if r.state.CompareAndSwap(reqQueued, reqTaken) {
-						batch = append(batch, r)
-					}
+					take(r)
 				case <-timer.C:
 					break wait
 				}
