@@ -3,10 +3,12 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,6 +315,48 @@ func TestDeliveryRetriedAfter5xxWithSameID(t *testing.T) {
 	require.Equal(t, msg.ID.String(), second.header.Get("webhook-id"))
 	require.InDelta(t, 1, testutil.ToFloat64(f.metrics.WebhookDeliveries.WithLabelValues("retry")), 0)
 	require.InDelta(t, 1, testutil.ToFloat64(f.metrics.WebhookDeliveries.WithLabelValues("delivered")), 0)
+}
+
+// When the message cannot be loaded (the database is down), nothing is
+// sent, the attempt fails and is retried, and it is counted as an error;
+// once the database is back, the retry delivers.
+func TestDeliveryRetriedWhileTheMessageCannotBeLoaded(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	down.Store(true)
+	msgs := messages{}
+	f := newFixture(t, func(c *webhook.Config) {
+		c.Messages = loaderFunc(func(ctx context.Context, id uuid.UUID) (chat.Message, error) {
+			if down.Load() { // as a store whose database is down
+				return chat.Message{}, errors.New("connection refused")
+			}
+			return msgs.Message(ctx, id)
+		})
+	})
+	f.msgs = msgs
+	msg := f.addMessage(chat.SenderUser)
+	res := f.work(t, webhook.DeliveryArgs{MessageID: msg.ID, ConversationID: msg.ConversationID})
+	require.Equal(t, river.EventKindJobFailed, res.EventKind)
+	require.Equal(t, 1, res.Job.Attempt)
+	require.Contains(t, res.Job.Errors[0].Error, "load message")
+	require.InDelta(t, 1, testutil.ToFloat64(f.metrics.WebhookDeliveries.WithLabelValues("error")), 0)
+	select {
+	case got := <-f.rc.reqs:
+		t.Fatalf("delivered without its message: %s", got.body)
+	default:
+	}
+
+	down.Store(false)
+	res = f.rework(t, res.Job)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, msg.ID.String(), f.rc.next(t).header.Get("webhook-id"))
+}
+
+// loaderFunc adapts a function to webhook.MessageLoader.
+type loaderFunc func(context.Context, uuid.UUID) (chat.Message, error)
+
+func (f loaderFunc) Message(ctx context.Context, id uuid.UUID) (chat.Message, error) {
+	return f(ctx, id)
 }
 
 func TestDeliveryGoneStops(t *testing.T) {
