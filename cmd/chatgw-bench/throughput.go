@@ -29,6 +29,9 @@ type throughputResult struct {
 	DeliveredTotal int64   `json:"deliveredTotal"`
 	MessagesTotal  int64   `json:"messagesTotal"`
 	ServerCPUPct   float64 `json:"serverCpuPct"`
+	// CPU is the CPU time each acked message cost, by process, over the
+	// measured window.
+	CPU            cpuCost `json:"cpuPerMessage"`
 	RSSStart       int64   `json:"rssStartBytes"`
 	RSSMax         int64   `json:"rssMaxBytes"`
 	RSSEnd         int64   `json:"rssEndBytes"`
@@ -163,6 +166,12 @@ func medianThroughput(all []throughputResult, variant string) throughputResult {
 	m.DeliveriesPerSec = med(func(r throughputResult) float64 { return r.DeliveriesPerSec })
 	m.DrainSec = med(func(r throughputResult) float64 { return r.DrainSec })
 	m.ServerCPUPct = med(func(r throughputResult) float64 { return r.ServerCPUPct })
+	m.CPU = cpuCost{
+		GatewayUS:  med(func(r throughputResult) float64 { return r.CPU.GatewayUS }),
+		PostgresUS: med(func(r throughputResult) float64 { return r.CPU.PostgresUS }),
+		BenchUS:    med(func(r throughputResult) float64 { return r.CPU.BenchUS }),
+		MachineUS:  med(func(r throughputResult) float64 { return r.CPU.MachineUS }),
+	}
 	m.Variant = variant + fmt.Sprintf(" (median of %d)", len(rs))
 	return m
 }
@@ -174,10 +183,10 @@ func printThroughput(rs []throughputResult) {
 			r.Variant, strconv.Itoa(r.Senders), fmt.Sprintf("%.0f", r.AckedPerSec),
 			fmt.Sprintf("%.1f", r.Ack.P50), fmt.Sprintf("%.1f", r.Ack.P90), fmt.Sprintf("%.1f", r.Ack.P99), fmt.Sprintf("%.1f", r.Ack.Max),
 			strconv.FormatInt(r.Errors, 10), r.Receiver, fmt.Sprintf("%.0f", r.DeliveriesPerSec), fmt.Sprintf("%.1f", r.DrainSec),
-			fmt.Sprintf("%.0f%%", r.ServerCPUPct), mib(r.RSSStart) + "→" + mib(r.RSSMax), fmt.Sprintf("%d→%d", r.FDsStart, r.FDsMax),
+			fmt.Sprintf("%.0f%%", r.ServerCPUPct), r.CPU.String(), mib(r.RSSStart) + "→" + mib(r.RSSMax), fmt.Sprintf("%d→%d", r.FDsStart, r.FDsMax),
 		})
 	}
-	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "drain s", "server CPU", "server RSS", "server fds"}, rows)
+	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "drain s", "server CPU", "CPU µs/msg gw+pg+bench=machine", "server RSS", "server fds"}, rows)
 }
 
 func runThroughput(ctx context.Context, c common, env map[string]string, variant string, senders int, warmup, duration time.Duration, recvMode string, drain time.Duration, size int) (throughputResult, error) {
@@ -261,6 +270,7 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 		d0 = recv.unique.Load()
 	}
 	cpu0 := g.Stats().CPUTicks
+	ticks0, acked0 := readCPUTicks(g.cmd.Process.Pid), total.Load()
 	t0 := time.Now()
 	profiled := make(chan struct{})
 	if cpuProfile != "" {
@@ -285,6 +295,7 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	elapsed := time.Since(t0)
 	<-profiled
 	cpu1 := g.Stats().CPUTicks
+	res.CPU = ticks0.perMessage(readCPUTicks(g.cmd.Process.Pid), total.Load()-acked0)
 	var d1 int64
 	if recv != nil {
 		d1 = recv.unique.Load()

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// cpuCost is where the machine's CPU went during a measured window,
+// divided by the messages acknowledged in it. Throughput on a shared
+// two-core host moves by ±20 % from run to run; the CPU each message costs
+// moves far less, so it is what tells two builds apart.
+type cpuCost struct {
+	// Microseconds of CPU per acknowledged message.
+	GatewayUS  float64 `json:"gatewayUs"`  // the chatgw child process
+	PostgresUS float64 `json:"postgresUs"` // every process named postgres
+	BenchUS    float64 `json:"benchUs"`    // this load generator and its webhook receiver
+	MachineUS  float64 `json:"machineUs"`  // all CPUs, busy time (not idle or iowait)
+}
+
+// cpuTicks is one reading of the counters cpuCost is made of, in USER_HZ
+// ticks (1/100 s on Linux).
+type cpuTicks struct {
+	gateway, postgres, bench, machine int64
+}
+
+const userHZ = 100
+
+func readCPUTicks(gatewayPID int) cpuTicks {
+	t := cpuTicks{
+		gateway: procTicks(gatewayPID),
+		bench:   procTicks(os.Getpid()),
+		machine: machineBusyTicks(),
+	}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte("(postgres)")) {
+			continue
+		}
+		t.postgres += statTicks(b)
+	}
+	return t
+}
+
+// perMessage turns two readings into CPU microseconds per message. A
+// PostgreSQL backend that exited in between takes its ticks with it, so
+// the postgres figure can only under-count.
+func (t cpuTicks) perMessage(later cpuTicks, messages int64) cpuCost {
+	if messages <= 0 {
+		return cpuCost{}
+	}
+	us := func(a, b int64) float64 { return float64(max(b-a, 0)) * 1e6 / userHZ / float64(messages) }
+	return cpuCost{
+		GatewayUS:  us(t.gateway, later.gateway),
+		PostgresUS: us(t.postgres, later.postgres),
+		BenchUS:    us(t.bench, later.bench),
+		MachineUS:  us(t.machine, later.machine),
+	}
+}
+
+func procTicks(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	return statTicks(b)
+}
+
+// statTicks reads utime + stime from a /proc/PID/stat line.
+func statTicks(b []byte) int64 {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 > len(b) {
+		return 0
+	}
+	f := strings.Fields(string(b[i+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// machineBusyTicks sums the first line of /proc/stat minus idle and iowait.
+func machineBusyTicks() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	var busy int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 8 { // guest and guest_nice are already in user and nice
+			break
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		busy += n
+	}
+	return busy
+}
+
+// String is the table cell: gateway + postgres + bench = machine.
+func (c cpuCost) String() string {
+	return strconv.FormatFloat(c.GatewayUS, 'f', 0, 64) + "+" +
+		strconv.FormatFloat(c.PostgresUS, 'f', 0, 64) + "+" +
+		strconv.FormatFloat(c.BenchUS, 'f', 0, 64) + "=" +
+		strconv.FormatFloat(c.MachineUS, 'f', 0, 64)
+}
