@@ -18,12 +18,17 @@ type cpuCost struct {
 	PostgresUS float64 `json:"postgresUs"` // every process named postgres
 	BenchUS    float64 `json:"benchUs"`    // this load generator and its webhook receiver
 	MachineUS  float64 `json:"machineUs"`  // all CPUs, busy time (not idle or iowait)
+	// The gateway's read and write system calls per acknowledged message
+	// (sockets, database and webhook connections alike).
+	GatewayReads  float64 `json:"gatewayReadsPerMsg"`
+	GatewayWrites float64 `json:"gatewayWritesPerMsg"`
 }
 
 // cpuTicks is one reading of the counters cpuCost is made of, in USER_HZ
 // ticks (1/100 s on Linux).
 type cpuTicks struct {
 	gateway, postgres, bench, machine int64
+	gatewayReads, gatewayWrites       int64 // syscr and syscw of /proc/PID/io
 }
 
 const userHZ = 100
@@ -34,6 +39,7 @@ func readCPUTicks(gatewayPID int) cpuTicks {
 		bench:   procTicks(os.Getpid()),
 		machine: machineBusyTicks(),
 	}
+	t.gatewayReads, t.gatewayWrites = procSyscalls(gatewayPID)
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, p := range stats {
 		b, err := os.ReadFile(p)
@@ -54,11 +60,32 @@ func (t cpuTicks) perMessage(later cpuTicks, messages int64) cpuCost {
 	}
 	us := func(a, b int64) float64 { return float64(max(b-a, 0)) * 1e6 / userHZ / float64(messages) }
 	return cpuCost{
-		GatewayUS:  us(t.gateway, later.gateway),
-		PostgresUS: us(t.postgres, later.postgres),
-		BenchUS:    us(t.bench, later.bench),
-		MachineUS:  us(t.machine, later.machine),
+		GatewayUS:     us(t.gateway, later.gateway),
+		PostgresUS:    us(t.postgres, later.postgres),
+		BenchUS:       us(t.bench, later.bench),
+		MachineUS:     us(t.machine, later.machine),
+		GatewayReads:  float64(later.gatewayReads-t.gatewayReads) / float64(messages),
+		GatewayWrites: float64(later.gatewayWrites-t.gatewayWrites) / float64(messages),
 	}
+}
+
+// procSyscalls reads the read and write system call counts of a process.
+func procSyscalls(pid int) (reads, writes int64) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.Lines(string(b)) {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ": ")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
 }
 
 func procTicks(pid int) int64 {

@@ -167,10 +167,12 @@ func medianThroughput(all []throughputResult, variant string) throughputResult {
 	m.DrainSec = med(func(r throughputResult) float64 { return r.DrainSec })
 	m.ServerCPUPct = med(func(r throughputResult) float64 { return r.ServerCPUPct })
 	m.CPU = cpuCost{
-		GatewayUS:  med(func(r throughputResult) float64 { return r.CPU.GatewayUS }),
-		PostgresUS: med(func(r throughputResult) float64 { return r.CPU.PostgresUS }),
-		BenchUS:    med(func(r throughputResult) float64 { return r.CPU.BenchUS }),
-		MachineUS:  med(func(r throughputResult) float64 { return r.CPU.MachineUS }),
+		GatewayUS:     med(func(r throughputResult) float64 { return r.CPU.GatewayUS }),
+		PostgresUS:    med(func(r throughputResult) float64 { return r.CPU.PostgresUS }),
+		BenchUS:       med(func(r throughputResult) float64 { return r.CPU.BenchUS }),
+		MachineUS:     med(func(r throughputResult) float64 { return r.CPU.MachineUS }),
+		GatewayReads:  med(func(r throughputResult) float64 { return r.CPU.GatewayReads }),
+		GatewayWrites: med(func(r throughputResult) float64 { return r.CPU.GatewayWrites }),
 	}
 	m.Variant = variant + fmt.Sprintf(" (median of %d)", len(rs))
 	return m
@@ -183,10 +185,10 @@ func printThroughput(rs []throughputResult) {
 			r.Variant, strconv.Itoa(r.Senders), fmt.Sprintf("%.0f", r.AckedPerSec),
 			fmt.Sprintf("%.1f", r.Ack.P50), fmt.Sprintf("%.1f", r.Ack.P90), fmt.Sprintf("%.1f", r.Ack.P99), fmt.Sprintf("%.1f", r.Ack.Max),
 			strconv.FormatInt(r.Errors, 10), r.Receiver, fmt.Sprintf("%.0f", r.DeliveriesPerSec), fmt.Sprintf("%.1f", r.DrainSec),
-			fmt.Sprintf("%.0f%%", r.ServerCPUPct), r.CPU.String(), mib(r.RSSStart) + "→" + mib(r.RSSMax), fmt.Sprintf("%d→%d", r.FDsStart, r.FDsMax),
+			fmt.Sprintf("%.0f%%", r.ServerCPUPct), r.CPU.String(), fmt.Sprintf("%.2f/%.2f", r.CPU.GatewayReads, r.CPU.GatewayWrites), mib(r.RSSStart) + "→" + mib(r.RSSMax), fmt.Sprintf("%d→%d", r.FDsStart, r.FDsMax),
 		})
 	}
-	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "drain s", "server CPU", "CPU µs/msg gw+pg+bench=machine", "server RSS", "server fds"}, rows)
+	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "drain s", "server CPU", "CPU µs/msg gw+pg+bench=machine", "gw reads/writes per msg", "server RSS", "server fds"}, rows)
 }
 
 func runThroughput(ctx context.Context, c common, env map[string]string, variant string, senders int, warmup, duration time.Duration, recvMode string, drain time.Duration, size int) (throughputResult, error) {

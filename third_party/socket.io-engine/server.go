@@ -157,7 +157,9 @@ func (s *server) HandleUpgrade(ctx *types.HttpContext) {
 		}
 
 		// delegate to ws
-		if conn, err := ws.Upgrade(ctx.Response(), ctx.Request(), ctx.ResponseHeaders().All()); err != nil {
+		// The connection is hijacked as a transports.CorkedConn, so the
+		// transport can send a batch of frames in one write. (chatgw patch.)
+		if conn, err := ws.Upgrade(transports.CorkingResponseWriter{ResponseWriter: ctx.Response()}, ctx.Request(), ctx.ResponseHeaders().All()); err != nil {
 			s.emitAbortRequest(ctx, BAD_REQUEST, map[string]any{"name": "UPGRADE_FAILURE"})
 			serverLog.Debug("websocket error before upgrade: %s", err.Error())
 		} else {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	ws "github.com/gorilla/websocket"
@@ -24,6 +25,14 @@ type websocket struct {
 
 	socket     *types.WebSocketConn
 	writeQueue *queue.Queue
+
+	// Sends that arrive before the queued write has started join it, and
+	// the frames of one write leave in one write(2) (corked). The Socket.IO
+	// server writes a reply event and an ack, for instance, one right
+	// after the other. (chatgw patch, see PATCHES.md.)
+	pendingMu sync.Mutex
+	pending   [][]*packet.Packet
+	corked    *CorkedConn // nil when the connection was not hijacked as one
 }
 
 // WebSocket transport
@@ -49,6 +58,7 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	w.idleTimeout = ctx.IdleTimeout
 	w.socket = ctx.Websocket
 	w.writeQueue = queue.New()
+	w.corked, _ = w.socket.NetConn().(*CorkedConn)
 
 	_ = w.socket.On("error", func(errs ...any) {
 		w.OnError("websocket error", slices.TryGetAny[error](errs, 0))
@@ -150,19 +160,59 @@ func (w *websocket) onMessage(data types.BufferInterface) {
 }
 
 // Writes a packet payload.
+//
+// Upstream marks the transport unwritable here, so whatever the socket
+// sends next waits for this write's "drain" and goes out in a write of its
+// own. The transport stays writable until the queued write starts instead,
+// and every Send until then joins that write (chatgw patch).
 func (w *websocket) Send(packets []*packet.Packet) {
-	w.SetWritable(false)
-	w.writeQueue.Enqueue(func() { w.send(packets) })
+	w.pendingMu.Lock()
+	w.pending = append(w.pending, packets)
+	first := len(w.pending) == 1
+	w.pendingMu.Unlock()
+	if first {
+		w.writeQueue.Enqueue(w.sendPending)
+	}
 }
 
-// send runs exclusively on writeQueue, including its completion events.
-func (w *websocket) send(packets []*packet.Packet) {
+// sendPending runs exclusively on writeQueue, including its completion
+// events: one "drain" per Send it wrote, as the socket counts them.
+func (w *websocket) sendPending() {
+	w.SetWritable(false)
+	w.pendingMu.Lock()
+	batches := w.pending
+	w.pending = nil
+	w.pendingMu.Unlock()
 	defer func() {
-		w.Emit("drain")
+		for range batches {
+			w.Emit("drain")
+		}
 		w.SetWritable(true)
 		w.Emit("ready")
 	}()
 
+	n := 0
+	for _, b := range batches {
+		n += len(b)
+	}
+	if n > 1 && w.corked != nil {
+		w.corked.Cork()
+		defer func() {
+			if err := w.corked.Uncork(); err != nil {
+				wsLog.Debug(`Send Error "%s"`, err.Error())
+				w._error(err)
+			}
+		}()
+	}
+	for _, packets := range batches {
+		if !w.send(packets) {
+			return
+		}
+	}
+}
+
+// send writes packets; false after an error, which it has reported.
+func (w *websocket) send(packets []*packet.Packet) bool {
 	for _, packet := range packets {
 		// always creates a new object since ws modifies it
 		compress := true
@@ -180,12 +230,12 @@ func (w *websocket) send(packets []*packet.Packet) {
 				if err != nil {
 					wsLog.Debug(`Send Error "%s"`, err.Error())
 					w._error(err)
-					return
+					return false
 				}
 				if err := w.socket.WritePreparedMessage(pm); err != nil {
 					wsLog.Debug(`Send Error "%s"`, err.Error())
 					w._error(err)
-					return
+					return false
 				}
 				continue
 
@@ -196,10 +246,11 @@ func (w *websocket) send(packets []*packet.Packet) {
 		if err != nil {
 			wsLog.Debug(`Send Error "%s"`, err.Error())
 			w._error(err)
-			return
+			return false
 		}
 		w.write(data, compress)
 	}
+	return true
 }
 func (w *websocket) write(data types.BufferInterface, compress bool) {
 	if w.PerMessageDeflate() != nil {
