@@ -9,16 +9,27 @@
 SELECT id FROM conversations WHERE id = ANY(@ids::uuid[]) ORDER BY id FOR UPDATE;
 
 -- name: MessagesByClientIDs :many
-SELECT m.* FROM messages m
-JOIN (SELECT unnest(@conversation_ids::uuid[]) AS conversation_id,
-             unnest(@client_message_ids::text[]) AS client_message_id) k
-  ON m.conversation_id = k.conversation_id AND m.client_message_id = k.client_message_id;
+-- One unique-index probe per key, whatever the statistics say. A plain join
+-- of the unnest() to messages is planned, on a table not yet analyzed (a new
+-- deployment, a busy first minutes), as a hash join over a sequential scan
+-- of messages; pgx's cached statement then keeps that plan, and every batch
+-- reads the whole table. LIMIT 1 keeps the planner from flattening the
+-- lateral subquery back into that join.
+SELECT m.* FROM (SELECT unnest(@conversation_ids::uuid[]) AS conversation_id,
+                        unnest(@client_message_ids::text[]) AS client_message_id) k
+JOIN LATERAL (SELECT * FROM messages
+              WHERE messages.conversation_id = k.conversation_id
+                AND messages.client_message_id = k.client_message_id
+              LIMIT 1) m ON true;
 
 -- name: ReserveSeqs :many
--- Adds n to each conversation's last_seq; the batch takes last_seq-n+1 .. last_seq.
-UPDATE conversations c SET last_seq = c.last_seq + k.n
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@counts::bigint[]) AS n) k
-WHERE c.id = k.id
+-- Adds counts[i] to the last_seq of conversation ids[i] (ids are distinct);
+-- the batch takes last_seq-n+1 .. last_seq. = ANY is an index scan of the
+-- primary key however few rows the statistics claim, where a join of the
+-- unnest() to conversations can be planned as a sequential scan.
+UPDATE conversations c
+SET last_seq = c.last_seq + (@counts::bigint[])[array_position(@ids::uuid[], c.id)]
+WHERE c.id = ANY(@ids::uuid[])
 RETURNING c.id, c.last_seq;
 
 -- name: InsertMessages :many

@@ -104,10 +104,12 @@ func (q *Queries) LockConversations(ctx context.Context, ids []uuid.UUID) ([]uui
 }
 
 const messagesByClientIDs = `-- name: MessagesByClientIDs :many
-SELECT m.id, m.conversation_id, m.seq, m.sender, m.sender_id, m.content, m.client_message_id, m.created_at FROM messages m
-JOIN (SELECT unnest($1::uuid[]) AS conversation_id,
-             unnest($2::text[]) AS client_message_id) k
-  ON m.conversation_id = k.conversation_id AND m.client_message_id = k.client_message_id
+SELECT m.id, m.conversation_id, m.seq, m.sender, m.sender_id, m.content, m.client_message_id, m.created_at FROM (SELECT unnest($1::uuid[]) AS conversation_id,
+                        unnest($2::text[]) AS client_message_id) k
+JOIN LATERAL (SELECT id, conversation_id, seq, sender, sender_id, content, client_message_id, created_at FROM messages
+              WHERE messages.conversation_id = k.conversation_id
+                AND messages.client_message_id = k.client_message_id
+              LIMIT 1) m ON true
 `
 
 type MessagesByClientIDsParams struct {
@@ -115,6 +117,12 @@ type MessagesByClientIDsParams struct {
 	ClientMessageIds []string
 }
 
+// One unique-index probe per key, whatever the statistics say. A plain join
+// of the unnest() to messages is planned, on a table not yet analyzed (a new
+// deployment, a busy first minutes), as a hash join over a sequential scan
+// of messages; pgx's cached statement then keeps that plan, and every batch
+// reads the whole table. LIMIT 1 keeps the planner from flattening the
+// lateral subquery back into that join.
 func (q *Queries) MessagesByClientIDs(ctx context.Context, arg MessagesByClientIDsParams) ([]Message, error) {
 	rows, err := q.db.Query(ctx, messagesByClientIDs, arg.ConversationIds, arg.ClientMessageIds)
 	if err != nil {
@@ -145,15 +153,15 @@ func (q *Queries) MessagesByClientIDs(ctx context.Context, arg MessagesByClientI
 }
 
 const reserveSeqs = `-- name: ReserveSeqs :many
-UPDATE conversations c SET last_seq = c.last_seq + k.n
-FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::bigint[]) AS n) k
-WHERE c.id = k.id
+UPDATE conversations c
+SET last_seq = c.last_seq + ($1::bigint[])[array_position($2::uuid[], c.id)]
+WHERE c.id = ANY($2::uuid[])
 RETURNING c.id, c.last_seq
 `
 
 type ReserveSeqsParams struct {
-	Ids    []uuid.UUID
 	Counts []int64
+	Ids    []uuid.UUID
 }
 
 type ReserveSeqsRow struct {
@@ -161,9 +169,12 @@ type ReserveSeqsRow struct {
 	LastSeq int64
 }
 
-// Adds n to each conversation's last_seq; the batch takes last_seq-n+1 .. last_seq.
+// Adds counts[i] to the last_seq of conversation ids[i] (ids are distinct);
+// the batch takes last_seq-n+1 .. last_seq. = ANY is an index scan of the
+// primary key however few rows the statistics claim, where a join of the
+// unnest() to conversations can be planned as a sequential scan.
 func (q *Queries) ReserveSeqs(ctx context.Context, arg ReserveSeqsParams) ([]ReserveSeqsRow, error) {
-	rows, err := q.db.Query(ctx, reserveSeqs, arg.Ids, arg.Counts)
+	rows, err := q.db.Query(ctx, reserveSeqs, arg.Counts, arg.Ids)
 	if err != nil {
 		return nil, err
 	}
