@@ -263,6 +263,32 @@ func (g *gatewayProc) Stats() procStats {
 	return s
 }
 
+// counters reads the gateway's Prometheus counters (/metrics) of one
+// family, by the full label set as printed, e.g. {source="database"}.
+func (g *gatewayProc) counters(family string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get(g.URL + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), family)
+		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, " ")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[labels] = v
+		}
+	}
+	return out
+}
+
 // fetch GETs path on the pprof listener into w.
 func (g *gatewayProc) fetch(path string, w io.Writer) error {
 	resp, err := http.Get(g.PprofURL + path)

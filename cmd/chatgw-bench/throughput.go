@@ -38,6 +38,10 @@ type throughputResult struct {
 	FDsStart       int     `json:"fdsStart"`
 	FDsMax         int     `json:"fdsMax"`
 	HeldByReceiver int64   `json:"heldByReceiverMax,omitempty"`
+	// HandoffPct is the share of the delivery worker's messages, in the
+	// measured window, that came from the in-memory hand-off rather than a
+	// read back from PostgreSQL (chatgw_webhook_message_loads_total).
+	HandoffPct     float64 `json:"handoffPct"`
 	ConnectsPerSec float64 `json:"connectsPerSec"`
 }
 
@@ -166,6 +170,7 @@ func medianThroughput(all []throughputResult, variant string) throughputResult {
 	m.DeliveriesPerSec = med(func(r throughputResult) float64 { return r.DeliveriesPerSec })
 	m.DrainSec = med(func(r throughputResult) float64 { return r.DrainSec })
 	m.ServerCPUPct = med(func(r throughputResult) float64 { return r.ServerCPUPct })
+	m.HandoffPct = med(func(r throughputResult) float64 { return r.HandoffPct })
 	m.CPU = cpuCost{
 		GatewayUS:     med(func(r throughputResult) float64 { return r.CPU.GatewayUS }),
 		PostgresUS:    med(func(r throughputResult) float64 { return r.CPU.PostgresUS }),
@@ -184,11 +189,11 @@ func printThroughput(rs []throughputResult) {
 		rows = append(rows, []string{
 			r.Variant, strconv.Itoa(r.Senders), fmt.Sprintf("%.0f", r.AckedPerSec),
 			fmt.Sprintf("%.1f", r.Ack.P50), fmt.Sprintf("%.1f", r.Ack.P90), fmt.Sprintf("%.1f", r.Ack.P99), fmt.Sprintf("%.1f", r.Ack.Max),
-			strconv.FormatInt(r.Errors, 10), r.Receiver, fmt.Sprintf("%.0f", r.DeliveriesPerSec), fmt.Sprintf("%.1f", r.DrainSec),
+			strconv.FormatInt(r.Errors, 10), r.Receiver, fmt.Sprintf("%.0f", r.DeliveriesPerSec), fmt.Sprintf("%.0f%%", r.HandoffPct), fmt.Sprintf("%.1f", r.DrainSec),
 			fmt.Sprintf("%.0f%%", r.ServerCPUPct), r.CPU.String(), fmt.Sprintf("%.2f/%.2f", r.CPU.GatewayReads, r.CPU.GatewayWrites), mib(r.RSSStart) + "→" + mib(r.RSSMax), fmt.Sprintf("%d→%d", r.FDsStart, r.FDsMax),
 		})
 	}
-	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "drain s", "server CPU", "CPU µs/msg gw+pg+bench=machine", "gw reads/writes per msg", "server RSS", "server fds"}, rows)
+	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "hand-off", "drain s", "server CPU", "CPU µs/msg gw+pg+bench=machine", "gw reads/writes per msg", "server RSS", "server fds"}, rows)
 }
 
 func runThroughput(ctx context.Context, c common, env map[string]string, variant string, senders int, warmup, duration time.Duration, recvMode string, drain time.Duration, size int) (throughputResult, error) {
@@ -273,6 +278,7 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	}
 	cpu0 := g.Stats().CPUTicks
 	ticks0, acked0 := readCPUTicks(g.cmd.Process.Pid), total.Load()
+	loads0 := g.counters("chatgw_webhook_message_loads_total")
 	t0 := time.Now()
 	profiled := make(chan struct{})
 	if cpuProfile != "" {
@@ -298,6 +304,11 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	<-profiled
 	cpu1 := g.Stats().CPUTicks
 	res.CPU = ticks0.perMessage(readCPUTicks(g.cmd.Process.Pid), total.Load()-acked0)
+	loads1 := g.counters("chatgw_webhook_message_loads_total")
+	handoff := loads1[`{source="handoff"}`] - loads0[`{source="handoff"}`]
+	if all := handoff + loads1[`{source="database"}`] - loads0[`{source="database"}`]; all > 0 {
+		res.HandoffPct = 100 * handoff / all
+	}
 	var d1 int64
 	if recv != nil {
 		d1 = recv.unique.Load()

@@ -99,7 +99,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	if cfg.Webhook.URL != "" {
 		// The worker reads messages through a Store of its own without
 		// deliveries: it only loads.
-		recent = webhook.NewRecent(postgres.NewStore(pool, postgres.StoreConfig{}), webhook.DefaultRecentMaxBytes)
+		var err error
+		recent, err = webhook.NewRecent(webhook.RecentConfig{
+			Next:  postgres.NewStore(pool, postgres.StoreConfig{}),
+			Loads: m.WebhookLoads,
+		})
+		if err != nil {
+			return nil, err
+		}
 		worker, err := webhook.NewWorker(webhookConfig(cfg, recent, replyTokens, log, m))
 		if err != nil {
 			return nil, err
@@ -118,6 +125,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	if cfg.Webhook.URL != "" {
 		storeCfg.Deliveries = riverClient
 		storeCfg.DeliveryArgs = webhook.NewDeliveryArgs
+		storeCfg.Committed = recent.Hold
 	} else {
 		log.Info("N8N_WEBHOOK_URL is not set: messages are stored but no webhook delivery is enqueued")
 	}
@@ -151,11 +159,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		}
 	}
 	gw := gateway.New(gwCfg)
-	if recent != nil {
-		svc.SetBroadcaster(chat.Broadcasters{recent, gw})
-	} else {
-		svc.SetBroadcaster(gw)
-	}
+	svc.SetBroadcaster(gw)
 
 	api := httpapi.New(httpapi.Config{
 		Service:     svc,

@@ -66,16 +66,6 @@ type Broadcaster interface {
 	MessageCreated(msg Message, exceptSocketID string)
 }
 
-// Broadcasters is a Broadcaster that tells each of its members, in order.
-type Broadcasters []Broadcaster
-
-// MessageCreated implements Broadcaster.
-func (bs Broadcasters) MessageCreated(msg Message, exceptSocketID string) {
-	for _, b := range bs {
-		b.MessageCreated(msg, exceptSocketID)
-	}
-}
-
 // Limiter decides whether an action on key may proceed now; when not, it
 // says how long to wait.
 type Limiter interface {

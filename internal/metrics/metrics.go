@@ -18,6 +18,7 @@ type Metrics struct {
 	WebhookDeliveries *prometheus.CounterVec // result
 	WebhookDuration   prometheus.Histogram
 	WebhookQueueDepth prometheus.Gauge
+	WebhookLoads      *prometheus.CounterVec // source
 	HTTPRequests      *prometheus.CounterVec // route, code
 }
 
@@ -61,12 +62,16 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "chatgw_webhook_queue_depth",
 			Help: "Webhook deliveries waiting to be worked (available, scheduled or retryable).",
 		}),
+		WebhookLoads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatgw_webhook_message_loads_total",
+			Help: "Messages the delivery worker needed, by where it got them: handoff (held since this instance committed it) or database (read back).",
+		}, []string{"source"}),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatgw_http_requests_total",
 			Help: "HTTP API requests by route and status code.",
 		}, []string{"route", "code"}),
 	}
 	reg.MustRegister(m.SocketsConnected, m.Handshakes, m.Messages, m.Events, m.RateLimited,
-		m.DeprecatedEvents, m.WebhookDeliveries, m.WebhookDuration, m.WebhookQueueDepth, m.HTTPRequests)
+		m.DeprecatedEvents, m.WebhookDeliveries, m.WebhookDuration, m.WebhookQueueDepth, m.WebhookLoads, m.HTTPRequests)
 	return m
 }

@@ -300,6 +300,11 @@ func (s *Store) appendBatch(ctx context.Context, msgs []chat.NewMessage, b *batc
 		s.appendBatchSavepoints(ctx, msgs, leaders, results)
 	}
 
+	for _, i := range leaders {
+		if results[i].created && results[i].err == nil {
+			s.committed(results[i].msg)
+		}
+	}
 	for i, l := range leaderOf {
 		if l != i {
 			results[i] = results[l]

@@ -36,6 +36,14 @@ type StoreConfig struct {
 	// or a MaxBatch of 1, means one transaction per send. With it, call
 	// Close when done.
 	Batch *BatchConfig
+	// Committed, if set, is given every message AppendMessage created, by
+	// the goroutine that committed it, right after COMMIT and before any
+	// sender is answered. That is before River, woken by the commit's
+	// notification, can start the message's delivery, which a hand-off
+	// told later (after the sender's goroutine wakes up) often missed.
+	// Messages created through AppendMessageTx are the caller's to report
+	// once its transaction commits.
+	Committed func(chat.Message)
 }
 
 // Store implements chat.Store on PostgreSQL.
@@ -194,7 +202,14 @@ func (s *Store) appendMessage(ctx context.Context, m chat.NewMessage) (chat.Mess
 	if err := tx.Commit(ctx); err != nil {
 		return chat.Message{}, false, mapErr("append message: commit", err)
 	}
+	s.committed(msg)
 	return msg, true, nil
+}
+
+func (s *Store) committed(msg chat.Message) {
+	if s.cfg.Committed != nil {
+		s.cfg.Committed(msg)
+	}
 }
 
 // AppendMessageTx is AppendMessage inside the caller's transaction (e.g. a

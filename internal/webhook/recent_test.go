@@ -5,8 +5,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatgw/chatgw/internal/chat"
@@ -20,6 +23,22 @@ func (s *countingStore) Message(_ context.Context, id uuid.UUID) (chat.Message, 
 	return chat.Message{ID: id, Content: "from the store"}, nil
 }
 
+func newRecent(t *testing.T, cfg RecentConfig) *Recent {
+	t.Helper()
+	if cfg.Next == nil {
+		cfg.Next = &countingStore{}
+	}
+	r, err := NewRecent(cfg)
+	require.NoError(t, err)
+	return r
+}
+
+// fakeClock is a settable RecentConfig.Now.
+type fakeClock struct{ now atomic.Int64 }
+
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
+func (c *fakeClock) Advance(d time.Duration) { c.now.Add(int64(d)) }
+
 func newMessage(sender chat.Sender, content string) chat.Message {
 	return chat.Message{ID: uuid.Must(uuid.NewV7()), ConversationID: uuid.Must(uuid.NewV7()), Sender: sender, Content: content}
 }
@@ -27,9 +46,10 @@ func newMessage(sender chat.Sender, content string) chat.Message {
 func TestRecentHandsOverOnceThenLoads(t *testing.T) {
 	t.Parallel()
 	store := &countingStore{}
-	r := NewRecent(store, 0)
+	loads := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loads"}, []string{"source"})
+	r := newRecent(t, RecentConfig{Next: store, Loads: loads})
 	msg := newMessage(chat.SenderUser, "hola")
-	r.MessageCreated(msg, "socket-1")
+	r.Hold(msg)
 
 	got, err := r.Message(context.Background(), msg.ID)
 	require.NoError(t, err)
@@ -44,26 +64,30 @@ func TestRecentHandsOverOnceThenLoads(t *testing.T) {
 	n, bytes, _ := r.held()
 	require.Zero(t, n)
 	require.Zero(t, bytes)
+	require.InDelta(t, 1, testutil.ToFloat64(loads.WithLabelValues("handoff")), 0)
+	require.InDelta(t, 1, testutil.ToFloat64(loads.WithLabelValues("database")), 0)
 }
 
 func TestRecentSkipsBotMessages(t *testing.T) {
 	t.Parallel()
-	r := NewRecent(&countingStore{}, 0)
-	r.MessageCreated(newMessage(chat.SenderBot, "never delivered"), "")
+	r := newRecent(t, RecentConfig{})
+	r.Hold(newMessage(chat.SenderBot, "never delivered"))
 	n, bytes, _ := r.held()
 	require.Zero(t, n+bytes, "a bot message is never delivered, so never held")
 }
 
-func TestRecentEvictsOldestBeyondItsBound(t *testing.T) {
+// Full, it keeps the oldest, which the worker (oldest jobs first) asks for
+// next, and turns new ones away until there is room again.
+func TestRecentKeepsTheOldestWhenFull(t *testing.T) {
 	t.Parallel()
 	store := &countingStore{}
 	content := strings.Repeat("x", 1000)
-	r := NewRecent(store, 3*(1000+recentOverhead)) // room for three
+	r := newRecent(t, RecentConfig{Next: store, MaxBytes: 3 * (1000 + recentOverhead)}) // room for three
 	var msgs []chat.Message
 	for range 5 {
 		msg := newMessage(chat.SenderUser, content)
 		msgs = append(msgs, msg)
-		r.MessageCreated(msg, "")
+		r.Hold(msg)
 	}
 	n, bytes, _ := r.held()
 	require.Equal(t, 3, n)
@@ -72,19 +96,60 @@ func TestRecentEvictsOldestBeyondItsBound(t *testing.T) {
 	for i, msg := range msgs {
 		got, err := r.Message(context.Background(), msg.ID)
 		require.NoError(t, err)
-		if i < 2 { // the two oldest were evicted
-			require.Equal(t, "from the store", got.Content, "message %d", i)
-		} else {
+		if i < 3 {
 			require.Equal(t, content, got.Content, "message %d", i)
+		} else { // the two that found it full
+			require.Equal(t, "from the store", got.Content, "message %d", i)
 		}
 	}
 	require.EqualValues(t, 2, store.loads.Load())
 
+	// Taken, they make room.
+	late := newMessage(chat.SenderUser, content)
+	r.Hold(late)
+	got, err := r.Message(context.Background(), late.ID)
+	require.NoError(t, err)
+	require.Equal(t, content, got.Content)
+
 	// A message larger than the whole bound is not held at all.
 	huge := newMessage(chat.SenderUser, strings.Repeat("y", 4*(1000+recentOverhead)))
-	r.MessageCreated(huge, "")
+	r.Hold(huge)
 	n, _, _ = r.held()
 	require.Zero(t, n)
+}
+
+// Messages nobody asks for (their jobs ran on another instance) leave
+// after MaxAge, so they cannot keep a full Recent full for good.
+func TestRecentLetsGoOfWhatNobodyTakes(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{}
+	store := &countingStore{}
+	content := strings.Repeat("x", 1000)
+	r := newRecent(t, RecentConfig{Next: store, MaxBytes: 2 * (1000 + recentOverhead), MaxAge: time.Minute, Now: clock.Now})
+	stale1, stale2 := newMessage(chat.SenderUser, content), newMessage(chat.SenderUser, content)
+	r.Hold(stale1)
+	clock.Advance(30 * time.Second)
+	r.Hold(stale2)
+	fresh := newMessage(chat.SenderUser, content)
+	r.Hold(fresh)
+	n, _, _ := r.held()
+	require.Equal(t, 2, n, "full: the new one is turned away")
+
+	clock.Advance(31 * time.Second) // stale1 is past MaxAge, stale2 is not
+	r.Hold(fresh)
+	n, bytes, fifo := r.held()
+	require.Equal(t, 2, n)
+	require.Equal(t, 2*(1000+recentOverhead), bytes)
+	require.Equal(t, 2, fifo)
+	for _, m := range []chat.Message{stale2, fresh} {
+		got, err := r.Message(context.Background(), m.ID)
+		require.NoError(t, err)
+		require.Equal(t, content, got.Content)
+	}
+	got, err := r.Message(context.Background(), stale1.ID)
+	require.NoError(t, err)
+	require.Equal(t, "from the store", got.Content)
+	require.EqualValues(t, 1, store.loads.Load())
 }
 
 // Messages taken in arrival order, as the worker does, leave ids in the
@@ -92,11 +157,11 @@ func TestRecentEvictsOldestBeyondItsBound(t *testing.T) {
 // message nobody takes (its job ran elsewhere) does not pin the rest.
 func TestRecentQueueStaysBounded(t *testing.T) {
 	t.Parallel()
-	r := NewRecent(&countingStore{}, 0)
-	r.MessageCreated(newMessage(chat.SenderUser, "never taken"), "")
+	r := newRecent(t, RecentConfig{})
+	r.Hold(newMessage(chat.SenderUser, "never taken"))
 	for range 100_000 {
 		msg := newMessage(chat.SenderUser, "hola")
-		r.MessageCreated(msg, "")
+		r.Hold(msg)
 		_, err := r.Message(context.Background(), msg.ID)
 		require.NoError(t, err)
 	}
@@ -109,7 +174,7 @@ func TestRecentQueueStaysBounded(t *testing.T) {
 func TestRecentConcurrentUse(t *testing.T) {
 	t.Parallel()
 	store := &countingStore{}
-	r := NewRecent(store, 0)
+	r := newRecent(t, RecentConfig{Next: store})
 	msgs := make(chan chat.Message, 64)
 	done := make(chan struct{})
 	go func() {
@@ -122,7 +187,7 @@ func TestRecentConcurrentUse(t *testing.T) {
 	}()
 	for range 10_000 {
 		msg := newMessage(chat.SenderUser, "hola")
-		r.MessageCreated(msg, "")
+		r.Hold(msg)
 		msgs <- msg
 	}
 	close(msgs)
