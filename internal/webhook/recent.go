@@ -14,9 +14,11 @@ import (
 
 // Recent defaults.
 const (
-	// DefaultRecentMaxBytes bounds the messages Recent holds: about 25,000
-	// short messages, several seconds of deliveries at full load.
-	DefaultRecentMaxBytes = 8 << 20
+	// DefaultRecentMaxBytes bounds the messages Recent holds: about 12,000
+	// short messages, seconds of deliveries at full load. Under a receiver
+	// that never answers it stays full, so it is part of what such an
+	// outage costs in memory.
+	DefaultRecentMaxBytes = 4 << 20
 	// DefaultRecentMaxAge is how long a message nobody has asked for is
 	// kept (its job may have run on another instance, or been cancelled).
 	DefaultRecentMaxAge = time.Minute
