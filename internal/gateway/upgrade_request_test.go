@@ -4,9 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
@@ -36,18 +34,7 @@ func TestUpgradeRequestReleasedOnceConnected(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	header := http.Header{"X-Widget": {"web"}}
-	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/?EIO=4&transport=websocket", header)
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	_, open, err := conn.ReadMessage()
-	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(string(open), "0{"), "%s", open)
-	require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte("40")))
-	_, ok, err := conn.ReadMessage()
-	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(string(ok), "40{"), "%s", ok)
+	conn := dialRawSocketIO(t, srv.URL, http.Header{"X-Widget": {"web"}})
 	s := <-connected
 
 	waitReleased(t, released, 1, "the upgrade request of a connected socket")

@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -82,17 +79,7 @@ func TestPacketsQueuedDuringAWriteLeaveInOneWrite(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 
-	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { client.Close() })
-	require.NoError(t, client.SetReadDeadline(time.Now().Add(10*time.Second)))
-	_, open, err := client.ReadMessage()
-	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(string(open), "0{"), "%s", open)
-	require.NoError(t, client.WriteMessage(websocket.TextMessage, []byte("40")))
-	_, ok, err := client.ReadMessage()
-	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(string(ok), "40{"), "%s", ok)
+	client := dialRawSocketIO(t, srv.URL, nil)
 	s := <-connected
 	conn := <-conns
 
