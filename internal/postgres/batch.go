@@ -302,7 +302,7 @@ func (s *Store) appendBatch(ctx context.Context, msgs []chat.NewMessage, b *batc
 
 	for _, i := range leaders {
 		if results[i].created && results[i].err == nil {
-			s.committed(results[i].msg)
+			s.committed(msgs[i], results[i].msg)
 		}
 	}
 	for i, l := range leaderOf {

@@ -39,9 +39,10 @@ func (l *committedLog) len() int {
 	return len(l.msgs)
 }
 
-// Every message a send creates is reported once, before its sender gets
-// the answer (the webhook hand-off must hold it before River can start its
-// delivery); repeats of a clientMessageId and failed sends are not.
+// Every message a send creates with a delivery is reported once, before
+// its sender gets the answer (the webhook hand-off must hold it before
+// River can start its delivery); repeats of a clientMessageId, failed
+// sends and messages without a delivery are not.
 func TestCommittedIsToldBeforeTheSenderIsAnswered(t *testing.T) {
 	t.Parallel()
 	for _, batching := range []bool{true, false} {
@@ -88,6 +89,11 @@ func TestCommittedIsToldBeforeTheSenderIsAnswered(t *testing.T) {
 			_, _, err = s.AppendMessage(ctx, deliverMsg(uuid.New(), "to nowhere", nil))
 			require.ErrorIs(t, err, chat.ErrNotFound)
 			require.Equal(t, senders, log.len(), "a failed send is not reported")
+
+			quiet, created, err := s.AppendMessage(ctx, newMsg(c.ID, "no delivery asked", nil))
+			require.NoError(t, err)
+			require.True(t, created)
+			require.Zero(t, log.times(quiet.ID), "a message without a delivery is not reported")
 		})
 	}
 }

@@ -36,9 +36,10 @@ type StoreConfig struct {
 	// or a MaxBatch of 1, means one transaction per send. With it, call
 	// Close when done.
 	Batch *BatchConfig
-	// Committed, if set, is given every message AppendMessage created, by
-	// the goroutine that committed it, right after COMMIT and before any
-	// sender is answered. That is before River, woken by the commit's
+	// Committed, if set, is given every message AppendMessage created with
+	// a delivery (NewMessage.Deliver, and Deliveries set), by the goroutine
+	// that committed it, right after COMMIT and before any sender is
+	// answered. That is before River, woken by the commit's
 	// notification, can start the message's delivery, which a hand-off
 	// told later (after the sender's goroutine wakes up) often missed.
 	// Messages created through AppendMessageTx are the caller's to report
@@ -202,12 +203,14 @@ func (s *Store) appendMessage(ctx context.Context, m chat.NewMessage) (chat.Mess
 	if err := tx.Commit(ctx); err != nil {
 		return chat.Message{}, false, mapErr("append message: commit", err)
 	}
-	s.committed(msg)
+	s.committed(m, msg)
 	return msg, true, nil
 }
 
-func (s *Store) committed(msg chat.Message) {
-	if s.cfg.Committed != nil {
+// committed tells cfg.Committed of msg, created from m, if it has a
+// delivery.
+func (s *Store) committed(m chat.NewMessage, msg chat.Message) {
+	if s.cfg.Committed != nil && m.Deliver && s.cfg.Deliveries != nil {
 		s.cfg.Committed(msg)
 	}
 }
