@@ -8,7 +8,21 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
+	"github.com/zishang520/socket.io/servers/socket/v3"
 )
+
+// newBareSocketIO is a Socket.IO server with none of chatgw's handlers, for
+// tests of the library patches; connected yields each connected socket.
+func newBareSocketIO(t *testing.T) (io *socket.Server, connected <-chan *socket.Socket) {
+	t.Helper()
+	opts := socket.DefaultServerOptions()
+	opts.SetServeClient(false)
+	io = socket.NewServer(nil, opts)
+	t.Cleanup(func() { io.Close(nil) })
+	sockets := make(chan *socket.Socket, 1)
+	_ = io.On("connection", func(args ...any) { sockets <- args[0].(*socket.Socket) })
+	return io, sockets
+}
 
 // dialRawSocketIO opens a bare WebSocket to the Engine.IO endpoint of the
 // server at httpURL and connects it to the main Socket.IO namespace, for

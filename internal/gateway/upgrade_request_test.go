@@ -8,7 +8,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
-	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
 // Once a WebSocket is connected, nothing keeps its upgrade request alive:
@@ -17,12 +16,7 @@ import (
 // What the application reads of the request afterwards is still there.
 func TestUpgradeRequestReleasedOnceConnected(t *testing.T) {
 	t.Parallel()
-	opts := socket.DefaultServerOptions()
-	opts.SetServeClient(false)
-	io := socket.NewServer(nil, opts)
-	t.Cleanup(func() { io.Close(nil) })
-	connected := make(chan *socket.Socket, 1)
-	_ = io.On("connection", func(args ...any) { connected <- args[0].(*socket.Socket) })
+	io, connected := newBareSocketIO(t)
 
 	released := make(chan struct{}, 1)
 	engine := releaseAfterHijack(io.ServeHandler(nil))

@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
-	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
 // gatedConn counts a server connection's writes and, once armed, holds
@@ -66,12 +65,7 @@ func (l gatedListener) Accept() (net.Conn, error) {
 // (third_party/socket.io-engine, corked-conn.go).
 func TestPacketsQueuedDuringAWriteLeaveInOneWrite(t *testing.T) {
 	t.Parallel()
-	opts := socket.DefaultServerOptions()
-	opts.SetServeClient(false)
-	io := socket.NewServer(nil, opts)
-	t.Cleanup(func() { io.Close(nil) })
-	connected := make(chan *socket.Socket, 1)
-	_ = io.On("connection", func(args ...any) { connected <- args[0].(*socket.Socket) })
+	io, connected := newBareSocketIO(t)
 
 	srv := httptest.NewUnstartedServer(releaseAfterHijack(io.ServeHandler(nil)))
 	conns := make(chan *gatedConn, 1)
