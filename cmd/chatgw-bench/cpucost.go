@@ -9,9 +9,11 @@ import (
 )
 
 // cpuCost is where the machine's CPU went during a measured window,
-// divided by the messages acknowledged in it. Throughput on a shared
-// two-core host moves by ±20 % from run to run; the CPU each message costs
-// moves far less, so it is what tells two builds apart.
+// divided by the messages acknowledged in it: which process a message's
+// cost is spent in, and, since a saturated machine gives msg/s ≈ cores ÷
+// machine time per message, whether a run was limited by CPU at all. It
+// moves with the host's speed as throughput does, so builds are still
+// compared in runs taken in the same minutes.
 type cpuCost struct {
 	// Microseconds of CPU per acknowledged message.
 	GatewayUS  float64 `json:"gatewayUs"`  // the chatgw child process
