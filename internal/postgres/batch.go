@@ -482,10 +482,15 @@ func deref(s *string) string {
 
 // deliveryArgs returns the delivery job of a new message, or nil.
 func (s *Store) deliveryArgs(m chat.NewMessage, msg chat.Message) river.JobArgs {
-	if !m.Deliver || s.cfg.Deliveries == nil || s.cfg.DeliveryArgs == nil {
+	if !s.delivers(m) {
 		return nil
 	}
 	return s.cfg.DeliveryArgs(msg, m.SocketID)
+}
+
+// delivers reports whether m gets a webhook delivery job.
+func (s *Store) delivers(m chat.NewMessage) bool {
+	return m.Deliver && s.cfg.Deliveries != nil && s.cfg.DeliveryArgs != nil
 }
 
 // appendBatchSavepoints is the slow path, taken when the fast one failed:

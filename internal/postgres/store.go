@@ -37,13 +37,13 @@ type StoreConfig struct {
 	// Close when done.
 	Batch *BatchConfig
 	// Committed, if set, is given every message AppendMessage created with
-	// a delivery (NewMessage.Deliver, and Deliveries set), by the goroutine
-	// that committed it, right after COMMIT and before any sender is
-	// answered. That is before River, woken by the commit's
-	// notification, can start the message's delivery, which a hand-off
-	// told later (after the sender's goroutine wakes up) often missed.
-	// Messages created through AppendMessageTx are the caller's to report
-	// once its transaction commits.
+	// a delivery (NewMessage.Deliver, with Deliveries and DeliveryArgs
+	// set), by the goroutine that committed it, right after COMMIT and
+	// before any sender is answered. That is before River, woken by the
+	// commit's notification, is likely to start the message's delivery,
+	// which a hand-off told later (after the sender's goroutine woke up)
+	// often missed. Messages created through AppendMessageTx are the
+	// caller's to report once its transaction commits.
 	Committed func(chat.Message)
 }
 
@@ -210,7 +210,7 @@ func (s *Store) appendMessage(ctx context.Context, m chat.NewMessage) (chat.Mess
 // committed tells cfg.Committed of msg, created from m, if it has a
 // delivery.
 func (s *Store) committed(m chat.NewMessage, msg chat.Message) {
-	if s.cfg.Committed != nil && m.Deliver && s.cfg.Deliveries != nil {
+	if s.cfg.Committed != nil && s.delivers(m) {
 		s.cfg.Committed(msg)
 	}
 }
@@ -270,11 +270,9 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (cha
 		return chat.Message{}, mapErr("append message: insert", err)
 	}
 	msg := toMessage(row)
-	if m.Deliver && s.cfg.Deliveries != nil && s.cfg.DeliveryArgs != nil {
-		if args := s.cfg.DeliveryArgs(msg, m.SocketID); args != nil {
-			if _, err := s.cfg.Deliveries.InsertTx(ctx, tx, args, nil); err != nil {
-				return chat.Message{}, mapErr("append message: insert delivery job", err)
-			}
+	if args := s.deliveryArgs(m, msg); args != nil {
+		if _, err := s.cfg.Deliveries.InsertTx(ctx, tx, args, nil); err != nil {
+			return chat.Message{}, mapErr("append message: insert delivery job", err)
 		}
 	}
 	return msg, nil
