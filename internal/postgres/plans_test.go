@@ -69,6 +69,7 @@ func TestQueriesUseIndexesWithoutStatistics(t *testing.T) {
 	_, err = conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan")
 	require.NoError(t, err)
 	for name, call := range queries {
+		capture.sql = ""
 		call()
 		require.NotEmpty(t, capture.sql, name)
 		stmt, err := conn.Conn().Prepare(ctx, "plan_"+name, capture.sql)
