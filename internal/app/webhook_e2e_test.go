@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
@@ -348,6 +349,15 @@ func TestWebhookRedeliveredAfter5xxWithSameID(t *testing.T) {
 	require.Equal(t, first.Header.Get("webhook-id"), second.Header.Get("webhook-id"))
 	require.NoError(t, second.SignatureErr)
 	waitJobState(t, s.Pool, sent["id"].(string), "completed")
+
+	// chatgw_webhook_message_loads_total: one load per attempt. The first
+	// attempt takes the hand-off's copy (or, in a rare race with River's
+	// fetch, reads it back); the retry always reads it back.
+	loads := s.Metrics().WebhookLoads
+	handoff := testutil.ToFloat64(loads.WithLabelValues("handoff"))
+	database := testutil.ToFloat64(loads.WithLabelValues("database"))
+	require.InDelta(t, 2, handoff+database, 0, "one load per attempt")
+	require.GreaterOrEqual(t, database, 1.0, "a retry reads the message back")
 }
 
 func TestWebhookGoneStops(t *testing.T) {
