@@ -41,7 +41,7 @@ func (l *committedLog) len() int {
 
 // Every message a send creates with a delivery is reported once, before
 // its sender gets the answer (the webhook hand-off must hold it before
-// River can start its delivery); repeats of a clientMessageId, failed
+// River fetches its job); repeats of a clientMessageId, failed
 // sends and messages without a delivery are not.
 func TestCommittedIsToldBeforeTheSenderIsAnswered(t *testing.T) {
 	t.Parallel()

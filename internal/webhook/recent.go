@@ -61,9 +61,11 @@ type RecentConfig struct {
 // backlog feed itself: each message evicted just before its turn cost the
 // worker a read, which slowed it, which deepened the backlog.)
 //
-// The store gives it every message it commits (postgres.StoreConfig's
-// Committed), before River can start the delivery; bot messages are never
-// delivered, so it does not hold them.
+// The store gives it every message it commits with a delivery
+// (postgres.StoreConfig's Committed), right after COMMIT: ahead of River's
+// notified fetch of the job in all but a rare race, where the worker reads
+// the message back. Bot messages are never delivered, so it never holds
+// them.
 type Recent struct {
 	cfg RecentConfig
 
