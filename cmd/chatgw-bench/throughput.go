@@ -277,7 +277,7 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 		d0 = recv.unique.Load()
 	}
 	cpu0 := g.Stats().CPUTicks
-	ticks0, acked0 := readCPUTicks(g.cmd.Process.Pid), total.Load()
+	ticks0, total0 := readCPUTicks(g.cmd.Process.Pid), total.Load()
 	loads0 := g.counters("chatgw_webhook_message_loads_total")
 	t0 := time.Now()
 	profiled := make(chan struct{})
@@ -303,7 +303,7 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	elapsed := time.Since(t0)
 	<-profiled
 	cpu1 := g.Stats().CPUTicks
-	res.CPU = ticks0.perMessage(readCPUTicks(g.cmd.Process.Pid), total.Load()-acked0)
+	res.CPU = ticks0.perMessage(readCPUTicks(g.cmd.Process.Pid), total.Load()-total0)
 	loads1 := g.counters("chatgw_webhook_message_loads_total")
 	handoff := loads1[`{source="handoff"}`] - loads0[`{source="handoff"}`]
 	if all := handoff + loads1[`{source="database"}`] - loads0[`{source="database"}`]; all > 0 {
