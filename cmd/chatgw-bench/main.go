@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/chatgw/chatgw/internal/app"
 	"github.com/chatgw/chatgw/internal/config"
@@ -86,7 +87,11 @@ func runGateway(ctx context.Context) error {
 		return err
 	}
 	log := logging.New(os.Stderr, cfg.SlogLevel())
-	return app.Run(ctx, cfg, log, prometheus.NewRegistry())
+	// The same collectors as chatgw serve, which the benchmark also reads
+	// (allocated bytes and GC cycles per message).
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return app.Run(ctx, cfg, log, reg)
 }
 
 // raiseFileLimit lifts the soft RLIMIT_NOFILE to the hard limit, for this

@@ -289,6 +289,11 @@ func (g *gatewayProc) counters(family string) map[string]float64 {
 	return out
 }
 
+// counter is the value of an unlabelled metric of the gateway (0 if absent).
+func (g *gatewayProc) counter(name string) float64 {
+	return g.counters(name)[""]
+}
+
 // fetch GETs path on the pprof listener into w.
 func (g *gatewayProc) fetch(path string, w io.Writer) error {
 	resp, err := http.Get(g.PprofURL + path)

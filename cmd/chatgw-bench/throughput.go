@@ -41,7 +41,13 @@ type throughputResult struct {
 	// HandoffPct is the share of the delivery worker's messages, in the
 	// measured window, that came from the in-memory hand-off rather than a
 	// read back from PostgreSQL (chatgw_webhook_message_loads_total).
-	HandoffPct     float64 `json:"handoffPct"`
+	HandoffPct float64 `json:"handoffPct"`
+	// AllocKiB is what the gateway's heap allocated per acked message in
+	// the measured window (go_memstats_alloc_bytes_total): unlike CPU time
+	// it does not move with the host's speed, and the GC's share of the
+	// gateway's CPU follows it.
+	AllocKiB       float64 `json:"gatewayAllocKiBPerMessage"`
+	GCsPerSec      float64 `json:"gatewayGCsPerSec"`
 	ConnectsPerSec float64 `json:"connectsPerSec"`
 }
 
@@ -171,6 +177,8 @@ func medianThroughput(all []throughputResult, variant string) throughputResult {
 	m.DrainSec = med(func(r throughputResult) float64 { return r.DrainSec })
 	m.ServerCPUPct = med(func(r throughputResult) float64 { return r.ServerCPUPct })
 	m.HandoffPct = med(func(r throughputResult) float64 { return r.HandoffPct })
+	m.AllocKiB = med(func(r throughputResult) float64 { return r.AllocKiB })
+	m.GCsPerSec = med(func(r throughputResult) float64 { return r.GCsPerSec })
 	m.CPU = cpuCost{
 		GatewayUS:     med(func(r throughputResult) float64 { return r.CPU.GatewayUS }),
 		PostgresUS:    med(func(r throughputResult) float64 { return r.CPU.PostgresUS }),
@@ -190,10 +198,10 @@ func printThroughput(rs []throughputResult) {
 			r.Variant, strconv.Itoa(r.Senders), fmt.Sprintf("%.0f", r.AckedPerSec),
 			fmt.Sprintf("%.1f", r.Ack.P50), fmt.Sprintf("%.1f", r.Ack.P90), fmt.Sprintf("%.1f", r.Ack.P99), fmt.Sprintf("%.1f", r.Ack.Max),
 			strconv.FormatInt(r.Errors, 10), r.Receiver, fmt.Sprintf("%.0f", r.DeliveriesPerSec), fmt.Sprintf("%.0f%%", r.HandoffPct), fmt.Sprintf("%.1f", r.DrainSec),
-			fmt.Sprintf("%.0f%%", r.ServerCPUPct), r.CPU.String(), fmt.Sprintf("%.2f/%.2f", r.CPU.GatewayReads, r.CPU.GatewayWrites), mib(r.RSSStart) + "→" + mib(r.RSSMax), fmt.Sprintf("%d→%d", r.FDsStart, r.FDsMax),
+			fmt.Sprintf("%.0f%%", r.ServerCPUPct), r.CPU.String(), fmt.Sprintf("%.2f/%.2f", r.CPU.GatewayReads, r.CPU.GatewayWrites), fmt.Sprintf("%.1f", r.AllocKiB), fmt.Sprintf("%.1f", r.GCsPerSec), mib(r.RSSStart) + "→" + mib(r.RSSMax), fmt.Sprintf("%d→%d", r.FDsStart, r.FDsMax),
 		})
 	}
-	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "hand-off", "drain s", "server CPU", "CPU µs/msg gw+pg+bench=machine", "gw reads/writes per msg", "server RSS", "server fds"}, rows)
+	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "hand-off", "drain s", "server CPU", "CPU µs/msg gw+pg+bench=machine", "gw reads/writes per msg", "gw alloc KiB/msg", "gw GCs/s", "server RSS", "server fds"}, rows)
 }
 
 func runThroughput(ctx context.Context, c common, env map[string]string, variant string, senders int, warmup, duration time.Duration, recvMode string, drain time.Duration, size int) (throughputResult, error) {
@@ -279,6 +287,7 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	cpu0 := g.Stats().CPUTicks
 	ticks0, total0 := readCPUTicks(g.cmd.Process.Pid), total.Load()
 	loads0 := g.counters("chatgw_webhook_message_loads_total")
+	alloc0, gcs0 := g.counter("go_memstats_alloc_bytes_total"), g.counter("go_gc_duration_seconds_count")
 	t0 := time.Now()
 	profiled := make(chan struct{})
 	if cpuProfile != "" {
@@ -303,7 +312,12 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	elapsed := time.Since(t0)
 	<-profiled
 	cpu1 := g.Stats().CPUTicks
-	res.CPU = ticks0.perMessage(readCPUTicks(g.cmd.Process.Pid), total.Load()-total0)
+	sent := total.Load() - total0
+	res.CPU = ticks0.perMessage(readCPUTicks(g.cmd.Process.Pid), sent)
+	if sent > 0 {
+		res.AllocKiB = (g.counter("go_memstats_alloc_bytes_total") - alloc0) / 1024 / float64(sent)
+	}
+	res.GCsPerSec = (g.counter("go_gc_duration_seconds_count") - gcs0) / elapsed.Seconds()
 	loads1 := g.counters("chatgw_webhook_message_loads_total")
 	handoff := loads1[`{source="handoff"}`] - loads0[`{source="handoff"}`]
 	if all := handoff + loads1[`{source="database"}`] - loads0[`{source="database"}`]; all > 0 {
