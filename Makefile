@@ -38,9 +38,11 @@ run: build
 	$(DEV_ENV) ./bin/chatgw serve
 
 # The whole suite: Go tests (race detector on) including the end-to-end tests
-# that drive the official JavaScript client.
+# that drive the official JavaScript client, and the tests of the patched
+# Socket.IO packages (a module of their own, which ./... does not reach).
 test: js-deps
 	$(GO) test -race -count=1 ./...
+	cd third_party/socket.io && $(GO) test -race -count=1 ./pkg/types/
 
 js-deps: test/js/node_modules/.package-lock.json
 

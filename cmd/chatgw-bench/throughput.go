@@ -46,8 +46,9 @@ type throughputResult struct {
 	// the measured window (go_memstats_alloc_bytes_total): unlike CPU time
 	// it does not move with the host's speed, and the GC's share of the
 	// gateway's CPU follows it.
-	AllocKiB       float64 `json:"gatewayAllocKiBPerMessage"`
-	GCsPerSec      float64 `json:"gatewayGCsPerSec"`
+	AllocKiB float64 `json:"gatewayAllocKiBPerMessage"`
+	// GCsPer1k is the gateway's GC cycles per 1,000 acked messages.
+	GCsPer1k       float64 `json:"gatewayGCsPer1kMessages"`
 	ConnectsPerSec float64 `json:"connectsPerSec"`
 }
 
@@ -178,7 +179,7 @@ func medianThroughput(all []throughputResult, variant string) throughputResult {
 	m.ServerCPUPct = med(func(r throughputResult) float64 { return r.ServerCPUPct })
 	m.HandoffPct = med(func(r throughputResult) float64 { return r.HandoffPct })
 	m.AllocKiB = med(func(r throughputResult) float64 { return r.AllocKiB })
-	m.GCsPerSec = med(func(r throughputResult) float64 { return r.GCsPerSec })
+	m.GCsPer1k = med(func(r throughputResult) float64 { return r.GCsPer1k })
 	m.CPU = cpuCost{
 		GatewayUS:     med(func(r throughputResult) float64 { return r.CPU.GatewayUS }),
 		PostgresUS:    med(func(r throughputResult) float64 { return r.CPU.PostgresUS }),
@@ -198,10 +199,10 @@ func printThroughput(rs []throughputResult) {
 			r.Variant, strconv.Itoa(r.Senders), fmt.Sprintf("%.0f", r.AckedPerSec),
 			fmt.Sprintf("%.1f", r.Ack.P50), fmt.Sprintf("%.1f", r.Ack.P90), fmt.Sprintf("%.1f", r.Ack.P99), fmt.Sprintf("%.1f", r.Ack.Max),
 			strconv.FormatInt(r.Errors, 10), r.Receiver, fmt.Sprintf("%.0f", r.DeliveriesPerSec), fmt.Sprintf("%.0f%%", r.HandoffPct), fmt.Sprintf("%.1f", r.DrainSec),
-			fmt.Sprintf("%.0f%%", r.ServerCPUPct), r.CPU.String(), fmt.Sprintf("%.2f/%.2f", r.CPU.GatewayReads, r.CPU.GatewayWrites), fmt.Sprintf("%.1f", r.AllocKiB), fmt.Sprintf("%.1f", r.GCsPerSec), mib(r.RSSStart) + "→" + mib(r.RSSMax), fmt.Sprintf("%d→%d", r.FDsStart, r.FDsMax),
+			fmt.Sprintf("%.0f%%", r.ServerCPUPct), r.CPU.String(), fmt.Sprintf("%.2f/%.2f", r.CPU.GatewayReads, r.CPU.GatewayWrites), fmt.Sprintf("%.1f", r.AllocKiB), fmt.Sprintf("%.2f", r.GCsPer1k), mib(r.RSSStart) + "→" + mib(r.RSSMax), fmt.Sprintf("%d→%d", r.FDsStart, r.FDsMax),
 		})
 	}
-	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "hand-off", "drain s", "server CPU", "CPU µs/msg gw+pg+bench=machine", "gw reads/writes per msg", "gw alloc KiB/msg", "gw GCs/s", "server RSS", "server fds"}, rows)
+	table(os.Stdout, []string{"variant", "senders", "acked/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "receiver", "deliveries/s", "hand-off", "drain s", "server CPU", "CPU µs/msg gw+pg+bench=machine", "gw reads/writes per msg", "gw alloc KiB/msg", "gw GCs/1k msgs", "server RSS", "server fds"}, rows)
 }
 
 func runThroughput(ctx context.Context, c common, env map[string]string, variant string, senders int, warmup, duration time.Duration, recvMode string, drain time.Duration, size int) (throughputResult, error) {
@@ -316,8 +317,8 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	res.CPU = ticks0.perMessage(readCPUTicks(g.cmd.Process.Pid), sent)
 	if sent > 0 {
 		res.AllocKiB = (g.counter("go_memstats_alloc_bytes_total") - alloc0) / 1024 / float64(sent)
+		res.GCsPer1k = (g.counter("go_gc_duration_seconds_count") - gcs0) * 1000 / float64(sent)
 	}
-	res.GCsPerSec = (g.counter("go_gc_duration_seconds_count") - gcs0) / elapsed.Seconds()
 	loads1 := g.counters("chatgw_webhook_message_loads_total")
 	handoff := loads1[`{source="handoff"}`] - loads0[`{source="handoff"}`]
 	if all := handoff + loads1[`{source="database"}`] - loads0[`{source="database"}`]; all > 0 {

@@ -15,8 +15,10 @@ package types
 //   - BytesBuffer/StringBuffer wrappers with distinct GoString and JSON behavior
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -229,11 +231,26 @@ const MinRead = 512
 // the buffer as needed. The return value n is the number of bytes read. Any
 // error except io.EOF encountered during the read is also returned. If the
 // buffer becomes too large, ReadFrom will panic with [ErrTooLarge].
+//
+// chatgw patch: a reader that knows how much it holds (see unread) is
+// copied into exactly that much room, and the buffer grows only once it is
+// full.
+// Upstream grew by MinRead before every read, so a 150-byte packet cost a
+// 512-byte and then a 1,024-byte allocation, twice per packet received.
 func (b *Buffer) ReadFrom(r io.Reader) (n int64, err error) {
 	b.lastRead = opInvalid
 	for {
-		i := b.grow(MinRead)
-		b.buf = b.buf[:i]
+		want, sized := unread(r)
+		if !sized {
+			want = MinRead
+		} else if want == 0 {
+			return n, nil // drained: its next Read is io.EOF
+		}
+		if free := cap(b.buf) - len(b.buf); free == 0 || (sized && free < want) {
+			i := b.grow(want)
+			b.buf = b.buf[:i]
+		}
+		i := len(b.buf)
 		m, e := r.Read(b.buf[i:cap(b.buf)])
 		if m < 0 {
 			panic(errNegativeRead)
@@ -248,6 +265,26 @@ func (b *Buffer) ReadFrom(r io.Reader) (n int64, err error) {
 			return n, e
 		}
 	}
+}
+
+// unread is how many bytes r holds before io.EOF, for the readers that know
+// (this package's buffers and the standard library's in-memory readers).
+func unread(r io.Reader) (int, bool) {
+	switch r := r.(type) {
+	case *Buffer:
+		return r.Len(), true
+	case *StringBuffer:
+		return r.Len(), true
+	case *BytesBuffer:
+		return r.Len(), true
+	case *bytes.Buffer:
+		return r.Len(), true
+	case *bytes.Reader:
+		return r.Len(), true
+	case *strings.Reader:
+		return r.Len(), true
+	}
+	return 0, false
 }
 
 // growSlice grows b by n, preserving the original content of b.
