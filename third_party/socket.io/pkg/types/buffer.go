@@ -234,9 +234,9 @@ const MinRead = 512
 //
 // chatgw patch: a reader that knows how much it holds (see unread) is
 // copied into exactly that much room, and the buffer grows only once it is
-// full.
-// Upstream grew by MinRead before every read, so a 150-byte packet cost a
-// 512-byte and then a 1,024-byte allocation, twice per packet received.
+// full. Upstream grew by MinRead before every read, so a 150-byte packet
+// cost a 512-byte and then a 1,024-byte allocation, twice per packet
+// received.
 func (b *Buffer) ReadFrom(r io.Reader) (n int64, err error) {
 	b.lastRead = opInvalid
 	for {
@@ -244,7 +244,10 @@ func (b *Buffer) ReadFrom(r io.Reader) (n int64, err error) {
 		if !sized {
 			want = MinRead
 		} else if want == 0 {
-			return n, nil // drained: its next Read is io.EOF
+			// Drained: its next Read is io.EOF. An empty read does to r
+			// what upstream's last read did (an emptied buffer resets).
+			_, _ = r.Read(nil)
+			return n, nil
 		}
 		if free := cap(b.buf) - len(b.buf); free == 0 || (sized && free < want) {
 			i := b.grow(want)

@@ -103,3 +103,25 @@ func TestReadFromAllocatesOnceForAShortPacket(t *testing.T) {
 		}
 	}
 }
+
+// Upstream's last read of a drained buffer reset it; callers that look at
+// the source's Size afterwards see the same.
+func TestReadFromLeavesADrainedSourceBufferReset(t *testing.T) {
+	t.Parallel()
+	for name, src := range map[string]*Buffer{
+		"sized": NewBufferString("a packet"),
+		"empty": NewBuffer(nil),
+		"resumed": func() *Buffer {
+			b := NewBufferString("xxa packet")
+			_, _ = b.Read(make([]byte, 2))
+			return b
+		}(),
+	} {
+		if _, err := NewBuffer(nil).ReadFrom(src); err != nil {
+			t.Fatal(err)
+		}
+		if src.Size() != 0 || src.Len() != 0 {
+			t.Errorf("%s: source Size %d, Len %d after ReadFrom, want 0, 0", name, src.Size(), src.Len())
+		}
+	}
+}
