@@ -263,10 +263,15 @@ func (g *gatewayProc) Stats() procStats {
 	return s
 }
 
-// counters reads the gateway's Prometheus counters (/metrics) of one
-// family, by the full label set as printed, e.g. {source="database"}.
-func (g *gatewayProc) counters(family string) map[string]float64 {
-	out := map[string]float64{}
+// metrics is one reading of the gateway's /metrics: each series' value by
+// its name and label set as printed, e.g.
+// chatgw_webhook_message_loads_total{source="database"}. Empty if the
+// gateway did not answer.
+type metrics map[string]float64
+
+// metrics reads the gateway's /metrics once.
+func (g *gatewayProc) metrics() metrics {
+	out := metrics{}
 	resp, err := http.Get(g.URL + "/metrics")
 	if err != nil {
 		return out
@@ -274,25 +279,24 @@ func (g *gatewayProc) counters(family string) map[string]float64 {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), family)
-		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
 			continue
 		}
-		labels, value, ok := strings.Cut(rest, " ")
-		if !ok {
+		// The value follows the last space (label values may hold spaces).
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
 			continue
 		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			out[labels] = v
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
 		}
 	}
 	return out
 }
 
-// counter is the value of an unlabelled metric of the gateway (0 if absent).
-func (g *gatewayProc) counter(name string) float64 {
-	return g.counters(name)[""]
-}
+// since is how much series grew from the earlier reading m0.
+func (m metrics) since(m0 metrics, series string) float64 { return m[series] - m0[series] }
 
 // fetch GETs path on the pprof listener into w.
 func (g *gatewayProc) fetch(path string, w io.Writer) error {

@@ -287,8 +287,7 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	}
 	cpu0 := g.Stats().CPUTicks
 	ticks0, total0 := readCPUTicks(g.cmd.Process.Pid), total.Load()
-	loads0 := g.counters("chatgw_webhook_message_loads_total")
-	alloc0, gcs0 := g.counter("go_memstats_alloc_bytes_total"), g.counter("go_gc_duration_seconds_count")
+	metrics0 := g.metrics()
 	t0 := time.Now()
 	profiled := make(chan struct{})
 	if cpuProfile != "" {
@@ -315,13 +314,13 @@ func runThroughput(ctx context.Context, c common, env map[string]string, variant
 	cpu1 := g.Stats().CPUTicks
 	sent := total.Load() - total0
 	res.CPU = ticks0.perMessage(readCPUTicks(g.cmd.Process.Pid), sent)
+	metrics1 := g.metrics()
 	if sent > 0 {
-		res.AllocKiB = (g.counter("go_memstats_alloc_bytes_total") - alloc0) / 1024 / float64(sent)
-		res.GCsPer1k = (g.counter("go_gc_duration_seconds_count") - gcs0) * 1000 / float64(sent)
+		res.AllocKiB = metrics1.since(metrics0, "go_memstats_alloc_bytes_total") / 1024 / float64(sent)
+		res.GCsPer1k = metrics1.since(metrics0, "go_gc_duration_seconds_count") * 1000 / float64(sent)
 	}
-	loads1 := g.counters("chatgw_webhook_message_loads_total")
-	handoff := loads1[`{source="handoff"}`] - loads0[`{source="handoff"}`]
-	if all := handoff + loads1[`{source="database"}`] - loads0[`{source="database"}`]; all > 0 {
+	handoff := metrics1.since(metrics0, `chatgw_webhook_message_loads_total{source="handoff"}`)
+	if all := handoff + metrics1.since(metrics0, `chatgw_webhook_message_loads_total{source="database"}`); all > 0 {
 		res.HandoffPct = 100 * handoff / all
 	}
 	var d1 int64
