@@ -1,4 +1,10 @@
-package main
+// Package sioclient is a minimal Socket.IO 5 / Engine.IO 4 client over one
+// WebSocket, enough for the benchmark: the handshake with auth, ping/pong,
+// emits with acknowledgements, a count of server events. It is hand-rolled
+// so that 10,000 connections cost the benchmark little (one goroutine and
+// two small buffers each), and so that the load generator is not what is
+// measured.
+package sioclient
 
 import (
 	"bytes"
@@ -16,36 +22,33 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// A minimal Socket.IO 5 / Engine.IO 4 client over one WebSocket, enough
-// for the benchmark: the handshake with auth, ping/pong, emits with
-// acknowledgements. It is hand-rolled so that 10,000 connections cost the
-// benchmark little (one goroutine and two small buffers each), and so that
-// the load generator is not what is measured.
-
 var dialer = &websocket.Dialer{
 	HandshakeTimeout: 30 * time.Second,
 	ReadBufferSize:   2048,
 	WriteBufferSize:  2048,
 }
 
-type ackFunc func(ok bool, payload []byte)
+// AckFunc receives an acknowledgement: ok is its {"ok":true}, payload the
+// raw arguments (or the connection's error).
+type AckFunc func(ok bool, payload []byte)
 
-type sioConn struct {
+// Conn is one Socket.IO connection.
+type Conn struct {
 	ws  *websocket.Conn
 	wmu sync.Mutex
 
 	mu      sync.Mutex
 	nextID  uint64
-	pending map[uint64]ackFunc
+	pending map[uint64]AckFunc
 
 	events atomic.Uint64 // server events received (message, message-saved, ...)
 	done   chan struct{}
 	err    error
 }
 
-// dialSocketIO connects to base (http://host:port) and joins namespace "/"
+// Dial connects to base (http://host:port) and joins namespace "/"
 // with auth. A connect_error is returned as an error with its data.
-func dialSocketIO(ctx context.Context, base string, auth any) (*sioConn, error) {
+func Dial(ctx context.Context, base string, auth any) (*Conn, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, err
@@ -93,18 +96,18 @@ func dialSocketIO(ctx context.Context, base string, auth any) (*sioConn, error) 
 		break
 	}
 	_ = ws.SetReadDeadline(time.Time{})
-	c := &sioConn{ws: ws, pending: map[uint64]ackFunc{}, done: make(chan struct{})}
+	c := &Conn{ws: ws, pending: map[uint64]AckFunc{}, done: make(chan struct{})}
 	go c.readLoop()
 	return c, nil
 }
 
-func (c *sioConn) write(p []byte) error {
+func (c *Conn) write(p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return c.ws.WriteMessage(websocket.TextMessage, p)
 }
 
-func (c *sioConn) readLoop() {
+func (c *Conn) readLoop() {
 	defer close(c.done)
 	for {
 		_, p, err := c.ws.ReadMessage()
@@ -141,7 +144,7 @@ func (c *sioConn) readLoop() {
 				c.mu.Unlock()
 				if f != nil {
 					body := p[i:]
-					f(ackOK(body), body)
+					f(AckOK(body), body)
 				}
 			case '2':
 				c.events.Add(1)
@@ -153,29 +156,29 @@ func (c *sioConn) readLoop() {
 	}
 }
 
-// ackOK reports whether an acknowledgement is [{"ok":true,...}].
-func ackOK(body []byte) bool {
+// AckOK reports whether an acknowledgement is [{"ok":true,...}].
+func AckOK(body []byte) bool {
 	var a []struct {
 		OK bool `json:"ok"`
 	}
 	return json.Unmarshal(body, &a) == nil && len(a) > 0 && a[0].OK
 }
 
-func (c *sioConn) fail(err error) {
+func (c *Conn) fail(err error) {
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = err
 	}
 	pending := c.pending
-	c.pending = map[uint64]ackFunc{}
+	c.pending = map[uint64]AckFunc{}
 	c.mu.Unlock()
 	for _, f := range pending {
 		f(false, []byte(err.Error()))
 	}
 }
 
-// emitAck sends event with a JSON payload and calls ack with the answer.
-func (c *sioConn) emitAck(event string, payload []byte, ack ackFunc) error {
+// EmitAck sends event with a JSON payload and calls ack with the answer.
+func (c *Conn) EmitAck(event string, payload []byte, ack AckFunc) error {
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -203,4 +206,11 @@ func (c *sioConn) emitAck(event string, payload []byte, ack ackFunc) error {
 	return nil
 }
 
-func (c *sioConn) Close() error { return c.ws.Close() }
+// Close closes the WebSocket.
+func (c *Conn) Close() error { return c.ws.Close() }
+
+// Done is closed when the connection has ended (closed by either side).
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Events is how many server events (message, message-saved, ...) arrived.
+func (c *Conn) Events() uint64 { return c.events.Load() }
