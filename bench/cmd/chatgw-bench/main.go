@@ -117,9 +117,14 @@ func (c *common) register(fs *flag.FlagSet) {
 // parseFlags parses args into fs (errors returned, not exiting) and
 // rejects arguments left over.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(os.Stderr)
-	if err := fs.Parse(args); err != nil {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(os.Stderr)
+		fmt.Fprintf(os.Stderr, "usage of chatgw-bench %s:\n", fs.Name())
+		fs.PrintDefaults()
 		return err
+	} else if err != nil {
+		return fmt.Errorf("%s: %w (-h lists the flags)", fs.Name(), err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%s: unexpected arguments %q", fs.Name(), fs.Args())
