@@ -28,9 +28,9 @@ type latencyResult struct {
 	// Late counts sends that left more than 5 ms after their scheduled
 	// time (the generator could not keep up); latency counts from the
 	// scheduled time anyway, so it is never hidden.
-	Late         int64     `json:"lateSends"`
+	Late         int64           `json:"lateSends"`
 	Ack          stats.Latencies `json:"ackLatency"`
-	ServerCPUPct float64   `json:"serverCpuPct"`
+	ServerCPUPct float64         `json:"serverCpuPct"`
 }
 
 // latencyOpts are the latency command's flags.

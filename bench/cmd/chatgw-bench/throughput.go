@@ -38,12 +38,12 @@ type throughputResult struct {
 	// CPU is the CPU time each acked message cost, by process, over the
 	// measured window.
 	CPU            procfs.CPUCost `json:"cpuPerMessage"`
-	RSSStart       int64   `json:"rssStartBytes"`
-	RSSMax         int64   `json:"rssMaxBytes"`
-	RSSEnd         int64   `json:"rssEndBytes"`
-	FDsStart       int     `json:"fdsStart"`
-	FDsMax         int     `json:"fdsMax"`
-	HeldByReceiver int64   `json:"heldByReceiverMax,omitempty"`
+	RSSStart       int64          `json:"rssStartBytes"`
+	RSSMax         int64          `json:"rssMaxBytes"`
+	RSSEnd         int64          `json:"rssEndBytes"`
+	FDsStart       int            `json:"fdsStart"`
+	FDsMax         int            `json:"fdsMax"`
+	HeldByReceiver int64          `json:"heldByReceiverMax,omitempty"`
 	// HandoffPct is the share of the delivery worker's messages, in the
 	// measured window, that came from the in-memory hand-off rather than a
 	// read back from PostgreSQL (chatgw_webhook_message_loads_total).
