@@ -18,10 +18,15 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 
 SQLC = $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: build run test js-deps generate check-generate sqlc-vet vet fuzz clean
+.PHONY: build bench run test js-deps generate check-generate sqlc-vet vet fuzz clean
 
 build:
 	$(GO) build -o bin/chatgw ./cmd/chatgw
+
+# The benchmark (its own module, bench/) and the binary it drives, side by
+# side in bin/: ./bin/chatgw-bench finds ./bin/chatgw next to itself.
+bench: build
+	cd bench && $(GO) build -o ../bin/chatgw-bench ./cmd/chatgw-bench
 
 run: build
 	@echo "================================================================"
@@ -41,9 +46,11 @@ run: build
 # that drive the official JavaScript client, and the tests of the patched
 # Socket.IO packages (a module of their own, which ./... does not reach),
 # also once without the race detector: it adds allocations of its own, so
-# their allocation counts are only checked there.
+# their allocation counts are only checked there. The bench module's tests
+# build the product and drive it.
 test: js-deps
 	$(GO) test -race -count=1 ./...
+	cd bench && $(GO) test -race -count=1 ./...
 	cd third_party/socket.io && $(GO) test -race -count=1 ./pkg/types/
 	cd third_party/socket.io && $(GO) test -count=1 ./pkg/types/
 
