@@ -9,6 +9,13 @@
 #                                          move every zishang520/socket.io module
 #                                          of go.mod to that release, then
 #                                          regenerate (and go mod tidy)
+#   scripts/third-party.sh workspace COPY DIR
+#                                          DIR: a git repository of upstream with
+#                                          one commit per patch of COPY, to edit,
+#                                          rebase or add patches in
+#   scripts/third-party.sh export COPY DIR
+#                                          write DIR's commits back as COPY's
+#                                          patch files, then regenerate
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -36,6 +43,72 @@ replaced_paths() {
 	     b && /=>/ { print $1; next } /^replace [^(].*=>/ { print $2 }' "$1"
 }
 
+# module_of COPY: the upstream module of a copy.
+module_of() {
+	local entry copy mod
+	for entry in "${copies[@]}"; do
+		read -r copy mod <<<"$entry"
+		[[ "$copy" == "$1" ]] && { echo "$mod"; return; }
+	done
+	die "no copy named $1 (one of: socket.io socket.io-engine socket.io-server)"
+}
+
+# upstream_dir MODULE: the module cache directory of MODULE at the version
+# go.mod requires.
+upstream_dir() {
+	local version dir
+	version=$(required_version "$1" go.mod)
+	[[ -n "$version" ]] || die "go.mod does not require $1"
+	dir=$("$GO" mod download -json "$1@$version" | sed -n 's/^\t"Dir": "\(.*\)",\{0,1\}$/\1/p')
+	[[ -d "$dir" ]] || die "go mod download $1@$version gave no directory"
+	echo "$dir"
+}
+
+git_in() { git -C "$1" -c user.name=third-party -c user.email=third-party@localhost "${@:2}"; }
+
+case "${1:-}" in
+workspace)
+	[[ $# -eq 3 ]] || die "usage: $0 workspace COPY DIR"
+	copy=$2 ws=$3
+	[[ ! -e "$ws" ]] || die "$ws exists"
+	mod=$(module_of "$copy")
+	cp -R "$(upstream_dir "$mod")" "$ws"
+	chmod -R u+w "$ws"
+	git init -q "$ws"
+	git_in "$ws" add -A
+	git_in "$ws" commit -q -m "upstream $mod@$(required_version "$mod" go.mod)"
+	for patch in third_party/patches/"$copy"/*.patch; do
+		[[ -e "$patch" ]] || continue
+		git_in "$ws" apply --whitespace=nowarn "$root/$patch" || die "$patch does not apply"
+		git_in "$ws" add -A
+		# Message: the patch's file name, a blank line, its header.
+		{ basename "$patch"; echo; sed '/^diff --git /,$d' "$patch"; } |
+			git_in "$ws" commit -q --cleanup=verbatim -F -
+	done
+	echo "$ws: upstream plus one commit per patch. Edit (git rebase -i, new commits"
+	echo "whose first message line is the patch's file name), then:"
+	echo "  $0 export $copy $ws"
+	exit 0
+	;;
+export)
+	[[ $# -eq 3 ]] || die "usage: $0 export COPY DIR"
+	copy=$2 ws=$3
+	module_of "$copy" >/dev/null
+	commits=$(git_in "$ws" rev-list --reverse HEAD | tail -n +2)
+	rm -f third_party/patches/"$copy"/*.patch
+	mkdir -p third_party/patches/"$copy"
+	for c in $commits; do
+		name=$(git_in "$ws" log -1 --format=%s "$c")
+		[[ "$name" == *.patch && "$name" != */* ]] || die "commit $c: first message line must be a file name ending in .patch"
+		{ git_in "$ws" log -1 --format=%B "$c" | tail -n +3; git_in "$ws" diff --no-color --no-ext-diff --no-renames "$c^" "$c"; } \
+			>third_party/patches/"$copy"/"$name"
+		echo "third_party/patches/$copy/$name"
+	done
+	;;
+"") ;;
+*) die "unknown command $1" ;;
+esac
+
 if [[ -n "${SOCKETIO_VERSION:-}" ]]; then
 	for mod in $(awk '$1 ~ /^github\.com\/zishang520\/socket\.io\// && $2 ~ /^v/ { print $1 }' go.mod | sort -u); do
 		[[ "$(required_version "$mod" go.mod)" == "$SOCKETIO_VERSION" ]] && continue
@@ -52,9 +125,7 @@ done_copies=()
 for entry in "${copies[@]}"; do
 	read -r copy mod <<<"$entry"
 	version=$(required_version "$mod" go.mod)
-	[[ -n "$version" ]] || die "go.mod does not require $mod"
-	src=$("$GO" mod download -json "$mod@$version" | sed -n 's/^\t"Dir": "\(.*\)",\{0,1\}$/\1/p')
-	[[ -d "$src" ]] || die "go mod download $mod@$version gave no directory"
+	src=$(upstream_dir "$mod")
 	dst="$work/third_party/$copy"
 	echo "$copy: $mod@$version"
 
