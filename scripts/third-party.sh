@@ -100,7 +100,8 @@ export)
 	for c in $commits; do
 		name=$(git_in "$ws" log -1 --format=%s "$c")
 		[[ "$name" == *.patch && "$name" != */* ]] || die "commit $c: first message line must be a file name ending in .patch"
-		{ git_in "$ws" log -1 --format=%B "$c" | tail -n +3; git_in "$ws" diff --no-color --no-ext-diff --no-renames "$c^" "$c"; } \
+		header=$(git_in "$ws" log -1 --format=%B "$c" | tail -n +3)
+		{ printf '%s\n\n' "$header"; git_in "$ws" diff --no-color --no-ext-diff --no-renames "$c^" "$c"; } \
 			>third_party/patches/"$copy"/"$name"
 		echo "third_party/patches/$copy/$name"
 	done
