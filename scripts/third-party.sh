@@ -12,7 +12,8 @@
 #   scripts/third-party.sh workspace COPY DIR
 #                                          DIR: a git repository of upstream with
 #                                          one commit per patch of COPY, to edit,
-#                                          rebase or add patches in
+#                                          rebase or add patches in; run again
+#                                          on DIR, it applies the patches DIR lacks
 #   scripts/third-party.sh export COPY DIR
 #                                          write DIR's commits back as COPY's
 #                                          patch files, then regenerate
@@ -70,20 +71,33 @@ case "${1:-}" in
 workspace)
 	[[ $# -eq 3 ]] || die "usage: $0 workspace COPY DIR"
 	copy=$2 ws=$3
-	[[ ! -e "$ws" ]] || die "$ws exists"
 	mod=$(module_of "$copy")
-	cp -R "$(upstream_dir "$mod")" "$ws"
-	chmod -R u+w "$ws"
-	git init -q "$ws"
-	git_in "$ws" add -A
-	git_in "$ws" commit -q -m "upstream $mod@$(required_version "$mod" go.mod)"
+	if [[ ! -e "$ws" ]]; then
+		cp -R "$(upstream_dir "$mod")" "$ws"
+		chmod -R u+w "$ws"
+		git init -q "$ws"
+		git_in "$ws" add -A
+		git_in "$ws" commit -q -m "upstream $mod@$(required_version "$mod" go.mod)"
+	fi
+	[[ -z "$(git_in "$ws" status --porcelain)" ]] || die "$ws has uncommitted changes"
+	# Run again on an existing workspace, it applies the patches it lacks.
+	have=$(git_in "$ws" log --format=%s)
 	for patch in third_party/patches/"$copy"/*.patch; do
 		[[ -e "$patch" ]] || continue
-		git_in "$ws" apply --whitespace=nowarn "$root/$patch" || die "$patch does not apply"
-		git_in "$ws" add -A
+		name=$(basename "$patch")
+		grep -qxF "$name" <<<"$have" && continue
 		# Message: the patch's file name, a blank line, its header.
-		{ basename "$patch"; echo; sed '/^diff --git /,$d' "$patch"; } |
-			git_in "$ws" commit -q --cleanup=verbatim -F -
+		{ echo "$name"; echo; sed '/^diff --git /,$d' "$patch"; } >"$ws/.git/THIRD_PARTY_MSG"
+		if ! git_in "$ws" apply --whitespace=nowarn "$root/$patch" 2>/dev/null; then
+			git_in "$ws" apply --whitespace=nowarn --reject "$root/$patch" || true
+			echo "$patch does not apply: what fits is applied, the rest is in $ws/**/*.rej." >&2
+			echo "Resolve it, delete the .rej files, then" >&2
+			echo "  git -C $ws add -A && git -C $ws commit --cleanup=verbatim -F .git/THIRD_PARTY_MSG" >&2
+			echo "and run this command again for the patches after it." >&2
+			exit 1
+		fi
+		git_in "$ws" add -A
+		git_in "$ws" commit -q --cleanup=verbatim -F .git/THIRD_PARTY_MSG
 	done
 	echo "$ws: upstream plus one commit per patch. Edit (git rebase -i, new commits"
 	echo "whose first message line is the patch's file name), then:"
