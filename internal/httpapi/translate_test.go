@@ -33,16 +33,24 @@ func TestUnknownErrorsAreInternal(t *testing.T) {
 		{"create conversation", chattest.OpCreateConversation, errors.New(secret), http.MethodPost,
 			func(*testing.T, *env) string { return "/v1/conversations" }, func(*testing.T, *env) string { return "" }, `{}`},
 		{"list messages, conversation lookup", chattest.OpConversation, errors.New(secret), http.MethodGet,
-			func(t *testing.T, e *env) string { return "/v1/conversations/" + e.owned(t, "alice").String() + "/messages" },
+			func(t *testing.T, e *env) string {
+				return "/v1/conversations/" + e.owned(t, "alice").String() + "/messages"
+			},
 			func(t *testing.T, e *env) string { return e.token(t, "alice") }, ""},
 		{"list messages, page", chattest.OpMessagesAfter, fmt.Errorf("list messages: %w", errors.New(secret)), http.MethodGet,
-			func(t *testing.T, e *env) string { return "/v1/conversations/" + e.owned(t, "alice").String() + "/messages" },
+			func(t *testing.T, e *env) string {
+				return "/v1/conversations/" + e.owned(t, "alice").String() + "/messages"
+			},
 			func(t *testing.T, e *env) string { return e.token(t, "alice") }, ""},
 		{"post message", chattest.OpAppendMessage, errors.New(secret), http.MethodPost,
-			func(t *testing.T, e *env) string { return "/v1/conversations/" + e.owned(t, "alice").String() + "/messages" },
+			func(t *testing.T, e *env) string {
+				return "/v1/conversations/" + e.owned(t, "alice").String() + "/messages"
+			},
 			func(t *testing.T, e *env) string { return e.token(t, "tom", "tecnico") }, `{"content":"hi"}`},
 		{"context deadline", chattest.OpAppendMessage, context.DeadlineExceeded, http.MethodPost,
-			func(t *testing.T, e *env) string { return "/v1/conversations/" + e.owned(t, "alice").String() + "/messages" },
+			func(t *testing.T, e *env) string {
+				return "/v1/conversations/" + e.owned(t, "alice").String() + "/messages"
+			},
 			func(t *testing.T, e *env) string { return e.token(t, "tom", "tecnico") }, `{"content":"hi"}`},
 	}
 	for _, tc := range cases {
