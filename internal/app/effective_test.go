@@ -1,12 +1,16 @@
 package app
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatgw/chatgw/internal/config"
+	"github.com/chatgw/chatgw/internal/postgres/pgtest"
 )
 
 // The start-up log shows the contract's defaults (CONTRACT §1), which the
@@ -27,4 +31,20 @@ func TestEffectiveShowsTheContractDefaults(t *testing.T) {
 
 	cfg.MaxMessageLength = 10
 	require.Equal(t, 10, Effective(cfg).MaxMessageLength, "a set value stays")
+}
+
+// WEBHOOK_BACKOFF_BASE set alone above the default max is refused, as when
+// both are set (config checks a pair; the worker checks against its default).
+func TestBackoffBaseAloneAboveTheDefaultMaxIsRefused(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{
+		"DATABASE_URL":         pgtest.NewDatabase(t),
+		"JWT_SECRET":           "s",
+		"N8N_WEBHOOK_URL":      "http://127.0.0.1:9/unused",
+		"WEBHOOK_BACKOFF_BASE": "2h",
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	require.NoError(t, err)
+	_, err = New(context.Background(), cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	require.ErrorContains(t, err, "WEBHOOK_BACKOFF_BASE: must not exceed WEBHOOK_BACKOFF_MAX (1h0m0s)")
 }
