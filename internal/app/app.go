@@ -18,7 +18,6 @@ import (
 
 // App is one chatgw: built by New, run between Start and Stop.
 type App struct {
-	log     *slog.Logger
 	gateway *gateway.Gateway
 	metrics *metrics.Metrics
 	http    *httpServer
@@ -39,14 +38,14 @@ type Option struct {
 // until Start; Stop releases what New holds even without Start.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...Option) (*App, error) {
 	b := &builder{cfg: cfg, log: log, reg: reg, metrics: metrics.New(reg), opts: opts}
-	if err := b.database(ctx); err != nil {
+	if err := b.openDatabase(ctx); err != nil {
 		return nil, err
 	}
 	if err := b.build(); err != nil {
 		b.pool.Close()
 		return nil, err
 	}
-	a := &App{log: log, gateway: b.gateway, metrics: b.metrics, http: b.http}
+	a := &App{gateway: b.gateway, metrics: b.metrics, http: b.http}
 	// Started in this order, stopped in reverse: the edges stop first (the
 	// server and the gateway together), the database last.
 	a.parts.add("database", database{b.pool})

@@ -77,8 +77,8 @@ func (b *builder) build() error {
 	return nil
 }
 
-// database connects, and migrates when MIGRATE_ON_START is set.
-func (b *builder) database(ctx context.Context) error {
+// openDatabase connects, and migrates when MIGRATE_ON_START is set.
+func (b *builder) openDatabase(ctx context.Context) error {
 	pool, err := postgres.NewPool(ctx, b.cfg.DatabaseURL)
 	if err != nil {
 		return err
