@@ -19,14 +19,14 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres"
 )
 
-// loadConfig reads the configuration and builds the logger (JSON on stderr,
-// so stdout stays for command output).
+// loadConfig reads the configuration and builds the logger (on stderr, so
+// stdout stays for command output; LOG_FORMAT chooses JSON or text).
 func loadConfig(getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return config.Config{}, nil, err
 	}
-	return cfg, logging.New(stderr, cfg.SlogLevel()), nil
+	return cfg, logging.NewFormat(stderr, cfg.LogFormat, cfg.SlogLevel()), nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {

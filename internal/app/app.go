@@ -27,6 +27,7 @@ import (
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/httpapi"
+	"github.com/chatgw/chatgw/internal/logging"
 	"github.com/chatgw/chatgw/internal/metrics"
 	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/ratelimit"
@@ -91,7 +92,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	replyTokens := auth.NewReplyTokens(replyKey, cfg.ReplyTokenTTL)
 
 	riverCfg := &river.Config{
-		Logger:      log.With("component", "river"),
+		Logger:      logging.DropMessages(log.With("component", "river"), ": Job errored"), // the webhook worker logs each failure, with its cause
 		MaxAttempts: cfg.Webhook.MaxAttempts,
 	}
 	var depth *webhook.DepthReporter

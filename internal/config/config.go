@@ -50,6 +50,7 @@ type Config struct {
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, 15s
 	LogLevel        string        // LOG_LEVEL: debug, info, warn, error (lower case); "info". See SlogLevel.
+	LogFormat       string        // LOG_FORMAT: json or text (lower case); "json"
 }
 
 // JWTConfig configures verification of users' JWTs.

@@ -37,6 +37,7 @@ const (
 	DefaultMaxSockets          = 5
 	DefaultShutdownTimeout     = 15 * time.Second
 	DefaultLogLevel            = "info"
+	DefaultLogFormat           = "json"
 	DefaultSendBatchMax        = 64
 	DefaultSendBatchWait       = 0
 )
@@ -273,6 +274,10 @@ func Load(getenv func(string) string) (Config, error) {
 	case "debug", "info", "warn", "error":
 	default:
 		l.fail(errf("LOG_LEVEL", "must be one of debug, info, warn, error, got %q", l.str("LOG_LEVEL", "")))
+	}
+	c.LogFormat = strings.ToLower(l.str("LOG_FORMAT", DefaultLogFormat))
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		l.fail(errf("LOG_FORMAT", "must be json or text, got %q", l.str("LOG_FORMAT", "")))
 	}
 
 	if l.err != nil {
