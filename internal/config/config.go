@@ -1,6 +1,6 @@
 // Package config reads chatgw's configuration from the environment once, at
 // start, and validates it. Variable names and defaults are those of the
-// public contract (shared CONTRACT.md §1); see docs/configuration.md.
+// public contract; see docs/configuration.md.
 package config
 
 import (
