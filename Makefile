@@ -43,7 +43,7 @@ run: build
 # their allocation counts are only checked there.
 test: test-postgres js-deps
 	@echo "building the packages with the race detector (the first time takes a few minutes)…"
-	@set -o pipefail; $(GO) build -race -v ./... 2>&1 | awk '{ n++; printf "\r  %d packages built", n; fflush() } END { if (n) print "" }'
+	@set -o pipefail; $(GO) build -race -v ./... 2>&1 | awk '/^[^ #:]+$$/ { n++; printf "\r  %d packages built", n; fflush(); next } { if (n) printf "\n"; print } END { if (n) print "" }'
 	$(GO) test -race -count=1 ./...
 	scripts/dev-postgres-test.sh
 	cd third_party/socket.io && $(GO) test -race -count=1 ./pkg/types/
