@@ -17,7 +17,8 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres"
 )
 
-// serve reads the whole configuration; the logger writes JSON on stderr.
+// serve reads the whole configuration; the logger writes on stderr, JSON
+// or text (LOG_FORMAT).
 func serve(ctx context.Context, p proc, args []string) error {
 	if err := flag.NewFlagSet("serve", flag.ContinueOnError).Parse(args); err != nil {
 		return err
@@ -26,7 +27,7 @@ func serve(ctx context.Context, p proc, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := logging.New(p.stderr, cfg.SlogLevel())
+	log := logging.NewFormat(p.stderr, cfg.LogFormat, cfg.SlogLevel())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return app.Run(ctx, cfg, log, reg)
@@ -54,7 +55,7 @@ func migrate(ctx context.Context, p proc, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	return postgres.Migrate(ctx, pool, logging.New(p.stderr, db.SlogLevel()))
+	return postgres.Migrate(ctx, pool, logging.NewFormat(p.stderr, db.LogFormat, db.SlogLevel()))
 }
 
 // token reads JWT_SECRET and the claims the gateway checks only.

@@ -9,13 +9,20 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/chatgw/chatgw/internal/config"
+	"github.com/chatgw/chatgw/internal/postgres"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "chatgw:", err)
+		dbURL := os.Getenv("DATABASE_URL")
+		if dbURL == "" {
+			dbURL = config.DefaultDatabaseURL
+		}
+		fmt.Fprintln(os.Stderr, "chatgw:", postgres.ExplainConnectError(dbURL, err))
 		stop()
 		os.Exit(1)
 	}

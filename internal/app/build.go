@@ -22,6 +22,7 @@ import (
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/httpapi"
+	"github.com/chatgw/chatgw/internal/logging"
 	"github.com/chatgw/chatgw/internal/metrics"
 	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/ratelimit"
@@ -122,7 +123,11 @@ func (b *builder) auth() error {
 // the delivery worker and the queue-depth reporter with it.
 func (b *builder) webhookDelivery() error {
 	w := b.cfg.Webhook
-	riverCfg := &river.Config{Logger: b.log.With("component", "river"), MaxAttempts: w.MaxAttempts}
+	riverCfg := &river.Config{
+		// The webhook worker logs each failed attempt, with its cause.
+		Logger:      logging.DropMessages(b.log.With("component", "river"), ": Job errored"),
+		MaxAttempts: w.MaxAttempts,
+	}
 	var d delivery
 	if w.URL == "" {
 		b.log.Info("N8N_WEBHOOK_URL is not set: messages are stored but no webhook delivery is enqueued")

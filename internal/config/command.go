@@ -8,14 +8,15 @@ import "log/slog"
 // Database is the configuration of the commands that only talk to the
 // database: `chatgw migrate` and `chatgw webhooks …`.
 type Database struct {
-	URL      string // DATABASE_URL
-	LogLevel string // LOG_LEVEL
+	URL       string // DATABASE_URL
+	LogLevel  string // LOG_LEVEL
+	LogFormat string // LOG_FORMAT
 }
 
-// LoadDatabase reads DATABASE_URL and LOG_LEVEL, and nothing else.
+// LoadDatabase reads DATABASE_URL, LOG_LEVEL and LOG_FORMAT, and nothing else.
 func LoadDatabase(getenv func(string) string) (Database, error) {
 	l := &loader{getenv: getenv}
-	d := Database{URL: loadDatabaseURL(l), LogLevel: loadLogLevel(l)}
+	d := Database{URL: loadDatabaseURL(l), LogLevel: loadLogLevel(l), LogFormat: loadLogFormat(l)}
 	if l.err != nil {
 		return Database{}, l.err
 	}

@@ -1,6 +1,6 @@
 // Package config reads chatgw's configuration from the environment once, at
 // start, and validates it. Variable names and defaults are those of the
-// public contract (shared CONTRACT.md §1); see docs/configuration.md.
+// public contract; see docs/configuration.md.
 package config
 
 import (
@@ -52,6 +52,7 @@ type Config struct {
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, 15s
 	LogLevel        string        // LOG_LEVEL: debug, info, warn, error (lower case); "info". See SlogLevel.
+	LogFormat       string        // LOG_FORMAT: json or text (lower case); "json"
 }
 
 // JWTConfig configures verification of users' JWTs.

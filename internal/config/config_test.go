@@ -89,6 +89,7 @@ func TestDefaults(t *testing.T) {
 	require.False(t, c.TLSEnabled())
 	require.Equal(t, 15*time.Second, c.ShutdownTimeout)
 	require.Equal(t, "info", c.LogLevel)
+	require.Equal(t, "json", c.LogFormat)
 	require.Equal(t, slog.LevelInfo, c.SlogLevel())
 }
 
@@ -238,6 +239,9 @@ func TestEveryVariable(t *testing.T) {
 			require.Equal(t, "debug", c.LogLevel)
 			require.Equal(t, slog.LevelDebug, c.SlogLevel())
 		}},
+		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "Text"}, func(t *testing.T, c Config) {
+			require.Equal(t, "text", c.LogFormat)
+		}},
 		{"LOG_LEVEL warn", map[string]string{"LOG_LEVEL": "warn"}, func(t *testing.T, c Config) {
 			require.Equal(t, slog.LevelWarn, c.SlogLevel())
 		}},
@@ -321,6 +325,7 @@ func TestValidationFailures(t *testing.T) {
 		{"TLS key unreadable", map[string]string{"TLS_CERT_FILE": cert, "TLS_KEY_FILE": missing}, "TLS_KEY_FILE", "cannot read"},
 		{"SHUTDOWN_TIMEOUT", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT", "duration"},
 		{"LOG_LEVEL", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", `got "verbose"`},
+		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "logfmt"}, "LOG_FORMAT", `got "logfmt"`},
 	}
 	secrets := []string{testJWTSecret, testReplySecret, testAuthValue, "aG9vay1rZXktYnl0ZXMhIQ", "not*base64", testHookKey}
 	for _, tt := range tests {

@@ -34,6 +34,7 @@ const (
 	DefaultConversationsPerMin = 30
 	DefaultShutdownTimeout     = 15 * time.Second
 	DefaultLogLevel            = "info"
+	DefaultLogFormat           = "json"
 )
 
 // ReplyTokenKeyLabel is the message HMAC'd to derive ReplyTokenSecret from
@@ -264,6 +265,7 @@ func Load(getenv func(string) string) (Config, error) {
 
 	c.ShutdownTimeout = l.positiveDuration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout)
 	c.LogLevel = loadLogLevel(l)
+	c.LogFormat = loadLogFormat(l)
 
 	if l.err != nil {
 		return Config{}, l.err
@@ -272,6 +274,14 @@ func Load(getenv func(string) string) (Config, error) {
 }
 
 func loadDatabaseURL(l *loader) string { return l.str("DATABASE_URL", DefaultDatabaseURL) }
+
+func loadLogFormat(l *loader) string {
+	format := strings.ToLower(l.str("LOG_FORMAT", DefaultLogFormat))
+	if format != "json" && format != "text" {
+		l.fail(errf("LOG_FORMAT", "must be json or text, got %q", l.str("LOG_FORMAT", "")))
+	}
+	return format
+}
 
 func loadLogLevel(l *loader) string {
 	level := strings.ToLower(l.str("LOG_LEVEL", DefaultLogLevel))

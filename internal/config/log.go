@@ -66,6 +66,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tls_key_file", c.TLSKeyFile),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("log_level", c.LogLevel),
+		slog.String("log_format", c.LogFormat),
 		slog.Int("send_batch_max", c.SendBatchMax),
 		slog.String("send_batch_wait", c.SendBatchWait.String()),
 		slog.String("pprof_addr", c.PprofAddr),
