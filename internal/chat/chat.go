@@ -27,6 +27,10 @@ type Conversation struct {
 	SessionTokenHash []byte
 	Metadata         json.RawMessage
 	CreatedAt        time.Time
+	// Status is open (when created) or closed.
+	Status Status
+	// LastActivityAt is the time of the last message, or CreatedAt.
+	LastActivityAt time.Time
 }
 
 // Anonymous reports whether the conversation belongs to a session token

@@ -37,12 +37,35 @@ type Store interface {
 	Conversation(ctx context.Context, id uuid.UUID) (Conversation, error)
 	// AppendMessage gives the message the conversation's next seq and stores
 	// it — together with its webhook delivery when m.Deliver — in one
-	// transaction, and returns only after that transaction committed. When
-	// the conversation already has a message with m.ClientMessageID it
-	// returns that message and created=false, and writes nothing.
-	AppendMessage(ctx context.Context, m NewMessage) (msg Message, created bool, err error)
+	// transaction, and returns only after that transaction committed. The
+	// same transaction makes the message the conversation's last one (its
+	// lastActivityAt moves to now) and reopens a closed conversation when
+	// the sender is a user. When the conversation already has a message
+	// with m.ClientMessageID it returns that message with Created false,
+	// and writes nothing.
+	AppendMessage(ctx context.Context, m NewMessage) (Appended, error)
 	// MessagesAfter returns up to limit messages with seq > afterSeq, by seq.
 	MessagesAfter(ctx context.Context, conversationID uuid.UUID, afterSeq int64, limit int) ([]Message, error)
+	// SetStatus sets the conversation's status and returns its inbox item;
+	// changed is false when it already had that status.
+	SetStatus(ctx context.Context, id uuid.UUID, status Status) (item InboxItem, changed bool, err error)
+	// Inbox returns up to q.Limit inbox items of q.Status strictly after
+	// q.After, by (LastActivityAt, ConversationID) descending.
+	Inbox(ctx context.Context, q InboxQuery) ([]InboxItem, error)
+}
+
+// Appended is what AppendMessage did.
+type Appended struct {
+	Message Message
+	// Created is false when the ClientMessageID repeated: Message is the
+	// first one, and nothing else is set.
+	Created bool
+	// Conversation is the conversation as the append left it (status, last
+	// activity).
+	Conversation Conversation
+	// Reopened says the append, a user's message, turned a closed
+	// conversation open.
+	Reopened bool
 }
 
 // NewMessage is a message about to be stored.
@@ -60,12 +83,21 @@ type NewMessage struct {
 	Deliver bool
 }
 
-// Broadcaster fans a committed message out to the conversation's sockets.
+// Broadcaster fans committed changes out to the sockets that follow them,
+// on every node (a cluster bus implements it by handing each call to the
+// local gateway and publishing it for the others). Its methods are called
+// after commit and must not block on slow clients.
 type Broadcaster interface {
-	// MessageCreated is called once for every new message, after commit. It
-	// must not block on slow clients. exceptSocketID ("" for none) is the
-	// sender, which is answered separately.
+	// MessageCreated is called once for every new message. exceptSocketID
+	// ("" for none) is the sender, which is answered separately.
 	MessageCreated(msg Message, exceptSocketID string)
+	// ConversationUpdated is called when a conversation's status changed:
+	// its room gets conversation-updated.
+	ConversationUpdated(conversationID uuid.UUID, status Status)
+	// ConversationActivity is called when a conversation was created, got a
+	// message or changed status: the technicians following the inbox get
+	// conversation-activity.
+	ConversationActivity(item InboxItem)
 }
 
 // Limiter decides whether an action on key may proceed now; when not, it
@@ -149,6 +181,9 @@ func (s *Service) CreateConversation(ctx context.Context, owner *Identity, metad
 	c, err = s.store.CreateConversation(ctx, c)
 	if err != nil {
 		return CreatedConversation{}, err
+	}
+	if s.broadcaster != nil {
+		s.broadcaster.ConversationActivity(NewInboxItem(c, nil))
 	}
 	return CreatedConversation{Conversation: c, SessionToken: token}, nil
 }
@@ -245,7 +280,7 @@ func (s *Service) SendMessage(ctx context.Context, id Identity, in SendInput) (S
 	if err != nil {
 		return SendResult{}, fmt.Errorf("new message id: %w", err)
 	}
-	msg, created, err := s.store.AppendMessage(ctx, NewMessage{
+	res, err := s.store.AppendMessage(ctx, NewMessage{
 		ID:              msgID,
 		ConversationID:  in.ConversationID,
 		Sender:          sender,
@@ -264,10 +299,14 @@ func (s *Service) SendMessage(ctx context.Context, id Identity, in SendInput) (S
 	if err != nil {
 		return SendResult{}, err
 	}
-	if created && s.broadcaster != nil {
-		s.broadcaster.MessageCreated(msg, in.SocketID)
+	if res.Created && s.broadcaster != nil {
+		s.broadcaster.MessageCreated(res.Message, in.SocketID)
+		if res.Reopened {
+			s.broadcaster.ConversationUpdated(in.ConversationID, StatusOpen)
+		}
+		s.broadcaster.ConversationActivity(NewInboxItem(res.Conversation, &res.Message))
 	}
-	return SendResult{Message: msg, Created: created}, nil
+	return SendResult{Message: res.Message, Created: res.Created}, nil
 }
 
 // mayWrite is Authorize for the send path, without its lookup where none

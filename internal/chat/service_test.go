@@ -22,8 +22,22 @@ type broadcast struct {
 }
 
 type recordingBroadcaster struct {
-	mu   sync.Mutex
-	sent []broadcast
+	mu       sync.Mutex
+	sent     []broadcast
+	updated  []chat.Status
+	activity []chat.InboxItem
+}
+
+func (b *recordingBroadcaster) ConversationUpdated(_ uuid.UUID, status chat.Status) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.updated = append(b.updated, status)
+}
+
+func (b *recordingBroadcaster) ConversationActivity(item chat.InboxItem) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.activity = append(b.activity, item)
 }
 
 func (b *recordingBroadcaster) MessageCreated(msg chat.Message, except string) {

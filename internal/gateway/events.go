@@ -249,3 +249,18 @@ func requireID(p *payload.Object, id uuid.UUID) error {
 	}
 	return p.Err()
 }
+
+// joinInbox: the socket follows every conversation's activity
+// (conversation-activity), technicians only.
+func (g *Gateway) joinInbox(_ context.Context, _ *socket.Socket, sess *session, _ string, _ *payload.Object) (map[string]any, error) {
+	if err := g.svc.WatchInbox(sess.identity); err != nil {
+		return nil, err
+	}
+	g.hub.joinInbox(sess)
+	return nil, nil
+}
+
+func (g *Gateway) leaveInbox(_ context.Context, _ *socket.Socket, sess *session, _ string, _ *payload.Object) (map[string]any, error) {
+	g.hub.leaveInbox(sess)
+	return nil, nil
+}

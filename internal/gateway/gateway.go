@@ -195,6 +195,37 @@ func (g *Gateway) MessageCreated(msg chat.Message, exceptSocketID string) {
 	}
 }
 
+// ConversationUpdated implements chat.Broadcaster: every socket in the
+// conversation's room gets conversation-updated.
+func (g *Gateway) ConversationUpdated(conversationID uuid.UUID, status chat.Status) {
+	members := g.hub.members(conversationID)
+	if len(members) == 0 {
+		return
+	}
+	wire, _ := json.Marshal(map[string]any{"conversationId": conversationID, "status": status})
+	for _, m := range members {
+		_ = m.sess.socket.Emit("conversation-updated", json.RawMessage(wire))
+	}
+}
+
+// ConversationActivity implements chat.Broadcaster: every socket following
+// the inbox gets conversation-activity. Like messages, it is only queued
+// on each socket.
+func (g *Gateway) ConversationActivity(item chat.InboxItem) {
+	followers := g.hub.inboxFollowers()
+	if len(followers) == 0 {
+		return
+	}
+	wire, err := item.MarshalJSON()
+	if err != nil {
+		g.log.Error("conversation-activity not encoded", "conversation_id", item.ConversationID, "error", err)
+		return
+	}
+	for _, sess := range followers {
+		_ = sess.socket.Emit("conversation-activity", json.RawMessage(wire))
+	}
+}
+
 // encodeMessage encodes a message once for the several packets that carry
 // it (the ack and message-saved; a broadcast to every socket of a room),
 // which the Socket.IO library would otherwise encode one by one.
@@ -297,6 +328,8 @@ func (g *Gateway) onConnection(s *socket.Socket) {
 	g.on(s, sess, "client-leave-conversation", g.leaveConversation)
 	g.on(s, sess, "client-get-history", g.getHistory)
 	g.on(s, sess, "client-typing", g.typing)
+	g.on(s, sess, "client-join-inbox", g.joinInbox)
+	g.on(s, sess, "client-leave-inbox", g.leaveInbox)
 }
 
 // closeSession forgets a socket that disconnected: its registrations and

@@ -28,7 +28,10 @@ type hub struct {
 	sockets    map[socket.SocketId]*session
 	byIdentity map[string][]*session // oldest first
 	rooms      map[uuid.UUID]map[*session]*stream
-	changed    chan struct{} // closed and replaced on every change
+	// inbox holds the technicians' sockets that follow every conversation's
+	// activity (client-join-inbox).
+	inbox   map[*session]struct{}
+	changed chan struct{} // closed and replaced on every change
 }
 
 func newHub(maxPerIdentity int, gauge prometheus.Gauge) *hub {
@@ -38,6 +41,7 @@ func newHub(maxPerIdentity int, gauge prometheus.Gauge) *hub {
 		sockets:        make(map[socket.SocketId]*session),
 		byIdentity:     make(map[string][]*session),
 		rooms:          make(map[uuid.UUID]map[*session]*stream),
+		inbox:          make(map[*session]struct{}),
 		changed:        make(chan struct{}),
 	}
 }
@@ -102,6 +106,7 @@ func (h *hub) unregister(sess *session) bool {
 		h.removeMember(conv, sess)
 	}
 	sess.rooms = nil
+	delete(h.inbox, sess)
 	h.signal()
 	return true
 }
@@ -149,6 +154,39 @@ func (h *hub) leave(sess *session, conv uuid.UUID) {
 	h.signal()
 }
 
+// joinInbox adds sess to the inbox's followers; false when sess is no
+// longer registered.
+func (h *hub) joinInbox(sess *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.sockets[sess.id]; !ok {
+		return false
+	}
+	h.inbox[sess] = struct{}{}
+	h.signal()
+	return true
+}
+
+func (h *hub) leaveInbox(sess *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.inbox[sess]; ok {
+		delete(h.inbox, sess)
+		h.signal()
+	}
+}
+
+// inboxFollowers returns a snapshot of the inbox's followers.
+func (h *hub) inboxFollowers() []*session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*session, 0, len(h.inbox))
+	for sess := range h.inbox {
+		out = append(out, sess)
+	}
+	return out
+}
+
 func (h *hub) isMember(sess *session, conv uuid.UUID) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -191,13 +229,14 @@ type Stats struct {
 	Sockets    int // connected sockets
 	Identities int // identities with at least one socket
 	Rooms      int // conversations with at least one socket in their room
+	Inbox      int // sockets following the inbox
 	Typing     int // typing indicators waiting to expire
 }
 
 func (h *hub) stats() (Stats, <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return Stats{Sockets: len(h.sockets), Identities: len(h.byIdentity), Rooms: len(h.rooms)}, h.changed
+	return Stats{Sockets: len(h.sockets), Identities: len(h.byIdentity), Rooms: len(h.rooms), Inbox: len(h.inbox)}, h.changed
 }
 
 // touch signals a change that is not the hub's own (typing indicators), so

@@ -76,9 +76,15 @@ type appendReq struct {
 }
 
 type appendRes struct {
-	msg     chat.Message
-	created bool
-	err     error
+	msg      chat.Message
+	created  bool
+	conv     chat.Conversation
+	reopened bool
+	err      error
+}
+
+func (r appendRes) appended() chat.Appended {
+	return chat.Appended{Message: r.msg, Created: r.created, Conversation: r.conv, Reopened: r.reopened}
 }
 
 // BatchStats counts the work of the group committer.
@@ -307,8 +313,7 @@ func (s *Store) appendBatch(ctx context.Context, msgs []chat.NewMessage, b *batc
 	}
 	for i, l := range leaderOf {
 		if l != i {
-			results[i] = results[l]
-			results[i].created = false
+			results[i] = appendRes{msg: results[l].msg, err: results[l].err}
 		}
 	}
 	return results
@@ -348,8 +353,10 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 		return fmt.Errorf("lock conversations: %w", err)
 	}
 	exists := make(map[uuid.UUID]bool, len(found))
-	for _, id := range found {
-		exists[id] = true
+	wasClosed := make(map[uuid.UUID]bool, len(found))
+	for _, r := range found {
+		exists[r.ID] = true
+		wasClosed[r.ID] = r.Status == string(chat.StatusClosed)
 	}
 
 	// clientMessageIds already stored (read under the conversations' locks,
@@ -377,6 +384,8 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 	out := make(map[int]appendRes, len(leaders))
 	var ins []int
 	count := map[uuid.UUID]int64{}
+	lastOf := map[uuid.UUID]uuid.UUID{} // the batch's last message per conversation
+	reopens := map[uuid.UUID]bool{}
 	for _, i := range leaders {
 		m := msgs[i]
 		switch {
@@ -391,6 +400,8 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 		default:
 			ins = append(ins, i)
 			count[m.ConversationID]++
+			lastOf[m.ConversationID] = m.ID
+			reopens[m.ConversationID] = reopens[m.ConversationID] || m.Sender == chat.SenderUser
 		}
 	}
 
@@ -399,6 +410,8 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 		for c, n := range count {
 			reserve.Ids = append(reserve.Ids, c)
 			reserve.Counts = append(reserve.Counts, n)
+			reserve.LastMessageIds = append(reserve.LastMessageIds, lastOf[c])
+			reserve.Reopens = append(reserve.Reopens, reopens[c])
 		}
 		reserved, err := q.ReserveSeqs(ctx, reserve)
 		if err != nil {
@@ -408,8 +421,10 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 			return fmt.Errorf("next seqs: %d of %d conversations updated", len(reserved), len(count))
 		}
 		next := make(map[uuid.UUID]int64, len(count))
+		after := make(map[uuid.UUID]chat.Conversation, len(count))
 		for _, r := range reserved {
 			next[r.ID] = r.LastSeq - count[r.ID] + 1
+			after[r.ID] = toConversation(r)
 		}
 
 		n := len(ins)
@@ -452,7 +467,13 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 		var jobs []river.InsertManyParams
 		for _, i := range ins {
 			msg := inserted[msgs[i].ID]
-			out[i] = appendRes{msg: msg, created: true}
+			c := msg.ConversationID
+			// The first user's message of a closed conversation reopened it.
+			reopened := wasClosed[c] && msg.Sender == chat.SenderUser
+			if reopened {
+				wasClosed[c] = false
+			}
+			out[i] = appendRes{msg: msg, created: true, conv: after[c], reopened: reopened}
 			if args := s.deliveryArgs(msgs[i], msg); args != nil {
 				jobs = append(jobs, river.InsertManyParams{Args: args})
 			}
@@ -517,8 +538,8 @@ func (s *Store) appendBatchSavepoints(ctx context.Context, msgs []chat.NewMessag
 	defer func() { _ = tx.Rollback(ctx) }()
 	out := make([]appendRes, len(msgs))
 	for _, i := range order {
-		msg, created, err := s.AppendMessageTx(ctx, tx, msgs[i])
-		out[i] = appendRes{msg: msg, created: created, err: err}
+		res, err := s.AppendMessageTx(ctx, tx, msgs[i])
+		out[i] = appendRes{msg: res.Message, created: res.Created, conv: res.Conversation, reopened: res.Reopened, err: err}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		fail(err)

@@ -110,7 +110,7 @@ func TestBatchSeqGaplessUnderConcurrency(t *testing.T) {
 			if i%7 == 0 {
 				m.Sender, m.Deliver = chat.SenderBot, false
 			}
-			_, created, err := s.AppendMessage(ctx, m)
+			_, created, err := three(s.AppendMessage(ctx, m))
 			if err == nil && !created {
 				err = errors.New("not created")
 			}
@@ -163,7 +163,7 @@ func TestBatchIdempotencyWithinBatch(t *testing.T) {
 	for i := range racers {
 		wg.Go(func() {
 			var err error
-			got[i], created[i], err = s.AppendMessage(ctx, deliverMsg(c.ID, fmt.Sprint("racer ", i), ptr("race")))
+			got[i], created[i], err = three(s.AppendMessage(ctx, deliverMsg(c.ID, fmt.Sprint("racer ", i), ptr("race"))))
 			require.NoError(t, err)
 		})
 	}
@@ -207,7 +207,7 @@ func TestBatchIdempotencyAcrossBatches(t *testing.T) {
 	require.Equal(t, first[1].Msg.ID, again[2].Msg.ID)
 
 	// And through AppendMessage (the committer) once more.
-	msg, created, err := s.AppendMessage(ctx, deliverMsg(c.ID, "x", ptr("b")))
+	msg, created, err := three(s.AppendMessage(ctx, deliverMsg(c.ID, "x", ptr("b"))))
 	require.NoError(t, err)
 	require.False(t, created)
 	require.Equal(t, first[1].Msg.ID, msg.ID)
@@ -294,7 +294,7 @@ func TestBatchCancelledWhileQueued(t *testing.T) {
 	// Already cancelled: nothing is queued.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	_, _, err := s.AppendMessage(cctx, deliverMsg(y.ID, "never", nil))
+	_, _, err := three(s.AppendMessage(cctx, deliverMsg(y.ID, "never", nil)))
 	require.ErrorIs(t, err, context.Canceled)
 
 	// Hold x's row lock so the only committer is stuck on a batch.
@@ -304,7 +304,7 @@ func TestBatchCancelledWhileQueued(t *testing.T) {
 	require.NoError(t, err)
 	stuck := make(chan error, 1)
 	go func() {
-		_, _, err := s.AppendMessage(ctx, deliverMsg(x.ID, "stuck", nil))
+		_, _, err := three(s.AppendMessage(ctx, deliverMsg(x.ID, "stuck", nil)))
 		stuck <- err
 	}()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -317,13 +317,13 @@ func TestBatchCancelledWhileQueued(t *testing.T) {
 
 	tctx, tcancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer tcancel()
-	_, _, err = s.AppendMessage(tctx, deliverMsg(y.ID, "gives up", nil))
+	_, _, err = three(s.AppendMessage(tctx, deliverMsg(y.ID, "gives up", nil)))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
 	require.NoError(t, hold.Rollback(ctx))
 	require.NoError(t, <-stuck)
 
-	msg, created, err := s.AppendMessage(ctx, deliverMsg(y.ID, "after", nil))
+	msg, created, err := three(s.AppendMessage(ctx, deliverMsg(y.ID, "after", nil)))
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, int64(1), msg.Seq, "the abandoned send was never written")
@@ -341,14 +341,14 @@ func TestBatchCloseDrainsAndFallsBack(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Go(func() {
-			_, _, err := s.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint(i), nil))
+			_, _, err := three(s.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint(i), nil)))
 			require.NoError(t, err)
 		})
 	}
 	wg.Wait()
 	require.NoError(t, s.Close(ctx))
 	require.NoError(t, s.Close(ctx), "Close is idempotent")
-	_, created, err := s.AppendMessage(ctx, newMsg(c.ID, "after close", nil))
+	_, created, err := three(s.AppendMessage(ctx, newMsg(c.ID, "after close", nil)))
 	require.NoError(t, err)
 	require.True(t, created)
 	requireGapless(t, s, pool, c.ID, 51)
@@ -374,7 +374,7 @@ func TestSentMessageIsTheStoredOne(t *testing.T) {
 			t.Parallel()
 			in := deliverMsg(newConversation(t, s).ID, "hola <b>&</b> ✓", ptr("c-1"))
 			in.SenderID = ptr("user-1")
-			sent, created, err := s.AppendMessage(ctx, in)
+			sent, created, err := three(s.AppendMessage(ctx, in))
 			require.NoError(t, err)
 			require.True(t, created)
 			stored, err := s.Message(ctx, sent.ID)

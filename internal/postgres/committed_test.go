@@ -72,7 +72,7 @@ func TestCommittedIsToldBeforeTheSenderIsAnswered(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range senders {
 				wg.Go(func() {
-					msg, created, err := s.AppendMessage(ctx, deliverMsg(c.ID, fmt.Sprint("hello ", i), ptr(fmt.Sprint("k", i))))
+					msg, created, err := three(s.AppendMessage(ctx, deliverMsg(c.ID, fmt.Sprint("hello ", i), ptr(fmt.Sprint("k", i)))))
 					require.NoError(t, err)
 					require.True(t, created)
 					require.Equal(t, 1, log.times(msg.ID), "reported before AppendMessage returned")
@@ -81,16 +81,16 @@ func TestCommittedIsToldBeforeTheSenderIsAnswered(t *testing.T) {
 			wg.Wait()
 			require.Equal(t, senders, log.len())
 
-			again, created, err := s.AppendMessage(ctx, deliverMsg(c.ID, "hello again", ptr("k0")))
+			again, created, err := three(s.AppendMessage(ctx, deliverMsg(c.ID, "hello again", ptr("k0"))))
 			require.NoError(t, err)
 			require.False(t, created)
 			require.Equal(t, 1, log.times(again.ID), "a repeat is not reported again")
 
-			_, _, err = s.AppendMessage(ctx, deliverMsg(uuid.New(), "to nowhere", nil))
+			_, _, err = three(s.AppendMessage(ctx, deliverMsg(uuid.New(), "to nowhere", nil)))
 			require.ErrorIs(t, err, chat.ErrNotFound)
 			require.Equal(t, senders, log.len(), "a failed send is not reported")
 
-			quiet, created, err := s.AppendMessage(ctx, newMsg(c.ID, "no delivery asked", nil))
+			quiet, created, err := three(s.AppendMessage(ctx, newMsg(c.ID, "no delivery asked", nil)))
 			require.NoError(t, err)
 			require.True(t, created)
 			require.Zero(t, log.times(quiet.ID), "a message without a delivery is not reported")

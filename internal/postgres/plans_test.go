@@ -60,7 +60,10 @@ func TestQueriesUseIndexesWithoutStatistics(t *testing.T) {
 		"GetMessageByClientID": func() { _, _ = q.GetMessageByClientID(ctx, dbsqlc.GetMessageByClientIDParams{}) },
 		"InsertMessage":        func() { _, _ = q.InsertMessage(ctx, dbsqlc.InsertMessageParams{}) },
 		"ListMessagesAfter":    func() { _, _ = q.ListMessagesAfter(ctx, dbsqlc.ListMessagesAfterParams{}) },
-		"NextSeq":              func() { _, _ = q.NextSeq(ctx, [16]byte{}) },
+		"NextSeq":              func() { _, _ = q.NextSeq(ctx, dbsqlc.NextSeqParams{}) },
+		"SetStatus":            func() { _, _ = q.SetStatus(ctx, dbsqlc.SetStatusParams{}) },
+		"InboxPage":            func() { _, _ = q.InboxPage(ctx, dbsqlc.InboxPageParams{}) },
+		"InboxPageAll":         func() { _, _ = q.InboxPageAll(ctx, dbsqlc.InboxPageAllParams{}) },
 	}
 
 	conn, err := pool.Acquire(ctx)

@@ -169,42 +169,43 @@ var errDuplicate = errors.New("duplicate client message id")
 //
 // With group commit on, concurrent calls share a transaction (see
 // BatchConfig); the guarantees are the same.
-func (s *Store) AppendMessage(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
+func (s *Store) AppendMessage(ctx context.Context, m chat.NewMessage) (chat.Appended, error) {
 	if s.batch != nil {
 		if res, ok := s.batch.append(ctx, m); ok {
-			return res.msg, res.created, res.err
+			return res.appended(), res.err
 		}
 	}
 	return s.appendMessage(ctx, m)
 }
 
 // appendMessage is AppendMessage in a transaction of its own.
-func (s *Store) appendMessage(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
+func (s *Store) appendMessage(ctx context.Context, m chat.NewMessage) (chat.Appended, error) {
 	if msg, ok, err := s.byClientID(ctx, s.q, m); err != nil || ok {
-		return msg, false, err
+		return chat.Appended{Message: msg}, err
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return chat.Message{}, false, mapErr("append message: begin", err)
+		return chat.Appended{}, mapErr("append message: begin", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }() // no-op after Commit
 
-	msg, err := s.appendTx(ctx, tx, m)
+	res, err := s.appendTx(ctx, tx, m)
 	if errors.Is(err, errDuplicate) {
 		// Roll back so the seq taken is given back, then return the winner.
 		if err := tx.Rollback(ctx); err != nil {
-			return chat.Message{}, false, mapErr("append message: rollback", err)
+			return chat.Appended{}, mapErr("append message: rollback", err)
 		}
-		return s.existing(ctx, s.q, m)
+		msg, _, err := s.existing(ctx, s.q, m)
+		return chat.Appended{Message: msg}, err
 	}
 	if err != nil {
-		return chat.Message{}, false, err
+		return chat.Appended{}, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return chat.Message{}, false, mapErr("append message: commit", err)
+		return chat.Appended{}, mapErr("append message: commit", err)
 	}
-	s.committed(m, msg)
-	return msg, true, nil
+	s.committed(m, res.Message)
+	return res, nil
 }
 
 // committed tells cfg.Committed of msg, created from m, if it has a
@@ -219,63 +220,70 @@ func (s *Store) committed(m chat.NewMessage, msg chat.Message) {
 // group commit of several sends): the message and its job exist only if tx
 // commits. It works under a savepoint, so a duplicate or a failure leaves tx
 // usable and consumes no seq.
-func (s *Store) AppendMessageTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (chat.Message, bool, error) {
+func (s *Store) AppendMessageTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (chat.Appended, error) {
 	q := s.q.WithTx(tx)
 	if msg, ok, err := s.byClientID(ctx, q, m); err != nil || ok {
-		return msg, false, err
+		return chat.Appended{Message: msg}, err
 	}
 	sp, err := tx.Begin(ctx) // SAVEPOINT
 	if err != nil {
-		return chat.Message{}, false, mapErr("append message: savepoint", err)
+		return chat.Appended{}, mapErr("append message: savepoint", err)
 	}
-	msg, err := s.appendTx(ctx, sp, m)
+	res, err := s.appendTx(ctx, sp, m)
 	if err != nil {
 		if rbErr := sp.Rollback(ctx); rbErr != nil {
-			return chat.Message{}, false, mapErr("append message: rollback to savepoint", rbErr)
+			return chat.Appended{}, mapErr("append message: rollback to savepoint", rbErr)
 		}
 		if errors.Is(err, errDuplicate) {
-			return s.existing(ctx, q, m)
+			msg, _, err := s.existing(ctx, q, m)
+			return chat.Appended{Message: msg}, err
 		}
-		return chat.Message{}, false, err
+		return chat.Appended{}, err
 	}
 	if err := sp.Commit(ctx); err != nil { // RELEASE SAVEPOINT
-		return chat.Message{}, false, mapErr("append message: release savepoint", err)
+		return chat.Appended{}, mapErr("append message: release savepoint", err)
 	}
-	return msg, true, nil
+	return res, nil
 }
 
 // appendTx is the per-message work: take the next seq (the conversation's
 // row lock serialises senders until tx ends), insert the message, enqueue
 // its delivery. It returns errDuplicate when a concurrent transaction
 // committed the same clientMessageId first; tx must then be rolled back.
-func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (chat.Message, error) {
+func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (chat.Appended, error) {
 	q := s.q.WithTx(tx)
-	seq, err := q.NextSeq(ctx, m.ConversationID)
+	reopen := m.Sender == chat.SenderUser
+	next, err := q.NextSeq(ctx, dbsqlc.NextSeqParams{ID: m.ConversationID, MessageID: m.ID, Reopen: reopen})
 	if err != nil {
-		return chat.Message{}, mapErr("append message: next seq", err)
+		return chat.Appended{}, mapErr("append message: next seq", err)
 	}
 	row, err := q.InsertMessage(ctx, dbsqlc.InsertMessageParams{
 		ID:              m.ID,
 		ConversationID:  m.ConversationID,
-		Seq:             seq,
+		Seq:             next.Conversation.LastSeq,
 		Sender:          string(m.Sender),
 		SenderID:        m.SenderID,
 		Content:         m.Content,
 		ClientMessageID: m.ClientMessageID,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return chat.Message{}, errDuplicate
+		return chat.Appended{}, errDuplicate
 	}
 	if err != nil {
-		return chat.Message{}, mapErr("append message: insert", err)
+		return chat.Appended{}, mapErr("append message: insert", err)
 	}
 	msg := toMessage(row)
 	if args := s.deliveryArgs(m, msg); args != nil {
 		if _, err := s.cfg.Deliveries.InsertTx(ctx, tx, args, nil); err != nil {
-			return chat.Message{}, mapErr("append message: insert delivery job", err)
+			return chat.Appended{}, mapErr("append message: insert delivery job", err)
 		}
 	}
-	return msg, nil
+	return chat.Appended{
+		Message:      msg,
+		Created:      true,
+		Conversation: toConversation(next.Conversation),
+		Reopened:     reopen && next.PrevStatus == string(chat.StatusClosed),
+	}, nil
 }
 
 // byClientID is the fast path of a repeated clientMessageId.
@@ -332,6 +340,8 @@ func toConversation(r dbsqlc.Conversation) chat.Conversation {
 		ID:               r.ID,
 		SessionTokenHash: r.SessionTokenHash,
 		CreatedAt:        r.CreatedAt,
+		Status:           chat.Status(r.Status),
+		LastActivityAt:   r.LastActivityAt,
 	}
 	if r.OwnerID != nil {
 		c.OwnerID = *r.OwnerID

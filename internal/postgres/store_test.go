@@ -120,7 +120,7 @@ func TestAppendMessageAndRead(t *testing.T) {
 
 	in := newMsg(c.ID, "hello", ptr("c-1"))
 	in.SenderID = ptr("user-1")
-	msg, created, err := s.AppendMessage(ctx, in)
+	msg, created, err := three(s.AppendMessage(ctx, in))
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, int64(1), msg.Seq)
@@ -139,7 +139,7 @@ func TestAppendMessageAndRead(t *testing.T) {
 
 	bot := newMsg(c.ID, "hi, bot here", nil)
 	bot.Sender = chat.SenderBot
-	msg2, created, err := s.AppendMessage(ctx, bot)
+	msg2, created, err := three(s.AppendMessage(ctx, bot))
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, int64(2), msg2.Seq)
@@ -155,10 +155,10 @@ func TestMessagesAfterPaging(t *testing.T) {
 	c := newConversation(t, s)
 	other := newConversation(t, s)
 	for i := range 7 {
-		_, _, err := s.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint("m", i+1), nil))
+		_, _, err := three(s.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint("m", i+1), nil)))
 		require.NoError(t, err)
 	}
-	_, _, err := s.AppendMessage(ctx, newMsg(other.ID, "elsewhere", nil))
+	_, _, err := three(s.AppendMessage(ctx, newMsg(other.ID, "elsewhere", nil)))
 	require.NoError(t, err)
 
 	var seqs []int64
@@ -201,7 +201,7 @@ func TestSeqGaplessUnderConcurrency(t *testing.T) {
 	errs := make([]error, senders)
 	for i := range senders {
 		wg.Go(func() {
-			msg, created, err := s.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint("m", i), nil))
+			msg, created, err := three(s.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint("m", i), nil)))
 			if err == nil && !created {
 				err = errors.New("not created")
 			}
@@ -230,11 +230,11 @@ func TestClientMessageIDIdempotent(t *testing.T) {
 	s, pool := newStore(t, postgres.StoreConfig{})
 	c := newConversation(t, s)
 
-	first, created, err := s.AppendMessage(ctx, newMsg(c.ID, "one", ptr("dup")))
+	first, created, err := three(s.AppendMessage(ctx, newMsg(c.ID, "one", ptr("dup"))))
 	require.NoError(t, err)
 	require.True(t, created)
 
-	again, created, err := s.AppendMessage(ctx, newMsg(c.ID, "different content", ptr("dup")))
+	again, created, err := three(s.AppendMessage(ctx, newMsg(c.ID, "different content", ptr("dup"))))
 	require.NoError(t, err)
 	require.False(t, created)
 	require.Equal(t, first.ID, again.ID)
@@ -243,12 +243,12 @@ func TestClientMessageIDIdempotent(t *testing.T) {
 
 	// The same clientMessageId in another conversation is another message.
 	c2 := newConversation(t, s)
-	other, created, err := s.AppendMessage(ctx, newMsg(c2.ID, "one", ptr("dup")))
+	other, created, err := three(s.AppendMessage(ctx, newMsg(c2.ID, "one", ptr("dup"))))
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, int64(1), other.Seq)
 
-	next, _, err := s.AppendMessage(ctx, newMsg(c.ID, "two", nil))
+	next, _, err := three(s.AppendMessage(ctx, newMsg(c.ID, "two", nil)))
 	require.NoError(t, err)
 	require.Equal(t, int64(2), next.Seq, "a repeated send consumes no seq")
 	require.Equal(t, 2, count(t, pool, "SELECT count(*) FROM messages WHERE conversation_id = $1", c.ID))
@@ -270,7 +270,7 @@ func TestClientMessageIDRace(t *testing.T) {
 		for i := range racers {
 			wg.Go(func() {
 				<-start
-				msgs[i], createds[i], errs[i] = s.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint("racer ", i), ptr("same")))
+				msgs[i], createds[i], errs[i] = three(s.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint("racer ", i), ptr("same"))))
 			})
 		}
 		close(start)
@@ -287,7 +287,7 @@ func TestClientMessageIDRace(t *testing.T) {
 		require.Equal(t, 1, nCreated)
 		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM messages WHERE conversation_id = $1", c.ID))
 		require.Equal(t, 1, count(t, pool, "SELECT last_seq FROM conversations WHERE id = $1", c.ID), "no seq consumed")
-		next, _, err := s.AppendMessage(ctx, newMsg(c.ID, "next", nil))
+		next, _, err := three(s.AppendMessage(ctx, newMsg(c.ID, "next", nil)))
 		require.NoError(t, err)
 		require.Equal(t, int64(2), next.Seq)
 	}
@@ -302,7 +302,7 @@ func TestAppendToMissingConversation(t *testing.T) {
 
 	m := newMsg(uuid.New(), "hello?", ptr("x"))
 	m.Deliver = true
-	_, _, err := s.AppendMessage(ctx, m)
+	_, _, err := three(s.AppendMessage(ctx, m))
 	require.ErrorIs(t, err, chat.ErrNotFound)
 	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM messages"))
 	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM river_job"))
@@ -318,7 +318,7 @@ func TestAppendInsertsJobInSameTransaction(t *testing.T) {
 	m := newMsg(c.ID, "deliver me", ptr("d-1"))
 	m.Deliver = true
 	m.SocketID = "sock-1"
-	msg, created, err := s.AppendMessage(ctx, m)
+	msg, created, err := three(s.AppendMessage(ctx, m))
 	require.NoError(t, err)
 	require.True(t, created)
 
@@ -330,11 +330,11 @@ func TestAppendInsertsJobInSameTransaction(t *testing.T) {
 	require.Equal(t, "sock-1", args.SocketID)
 
 	// A repeat creates no second job.
-	_, created, err = s.AppendMessage(ctx, m)
+	_, created, err = three(s.AppendMessage(ctx, m))
 	require.NoError(t, err)
 	require.False(t, created)
 	// Deliver=false (a bot message) enqueues nothing.
-	_, _, err = s.AppendMessage(ctx, newMsg(c.ID, "bot", nil))
+	_, _, err = three(s.AppendMessage(ctx, newMsg(c.ID, "bot", nil)))
 	require.NoError(t, err)
 	require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM river_job"))
 }
@@ -358,7 +358,7 @@ func TestFailingJobInsertRollsBackMessage(t *testing.T) {
 
 	m := newMsg(c.ID, "lost", ptr("f-1"))
 	m.Deliver = true
-	_, _, err := s.AppendMessage(ctx, m)
+	_, _, err := three(s.AppendMessage(ctx, m))
 	require.ErrorContains(t, err, "queue is on fire")
 	require.Equal(t, chat.CodeInternal, chat.ErrorCode(err))
 	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM messages"))
@@ -370,7 +370,7 @@ func TestFailingJobInsertRollsBackMessage(t *testing.T) {
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: workers})
 	require.NoError(t, err)
 	s = postgres.NewStore(pool, postgres.StoreConfig{Deliveries: rc, DeliveryArgs: deliveryArgs})
-	_, _, err = s.AppendMessage(ctx, m)
+	_, _, err = three(s.AppendMessage(ctx, m))
 	require.Error(t, err)
 	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM messages"))
 	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM river_job"))
@@ -389,16 +389,16 @@ func TestAppendMessageTx(t *testing.T) {
 	require.NoError(t, err)
 	m1 := newMsg(c.ID, "a", ptr("g-1"))
 	m1.Deliver = true
-	a, created, err := s.AppendMessageTx(ctx, tx, m1)
+	a, created, err := three(s.AppendMessageTx(ctx, tx, m1))
 	require.NoError(t, err)
 	require.True(t, created)
-	dup, created, err := s.AppendMessageTx(ctx, tx, newMsg(c.ID, "a again", ptr("g-1")))
+	dup, created, err := three(s.AppendMessageTx(ctx, tx, newMsg(c.ID, "a again", ptr("g-1"))))
 	require.NoError(t, err)
 	require.False(t, created)
 	require.Equal(t, a.ID, dup.ID)
-	_, _, err = s.AppendMessageTx(ctx, tx, newMsg(uuid.New(), "nowhere", nil))
+	_, _, err = three(s.AppendMessageTx(ctx, tx, newMsg(uuid.New(), "nowhere", nil)))
 	require.ErrorIs(t, err, chat.ErrNotFound)
-	b, created, err := s.AppendMessageTx(ctx, tx, newMsg(c.ID, "b", nil))
+	b, created, err := three(s.AppendMessageTx(ctx, tx, newMsg(c.ID, "b", nil)))
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, int64(2), b.Seq)
@@ -410,10 +410,10 @@ func TestAppendMessageTx(t *testing.T) {
 	// Rolled back: nothing stays, seq is given back.
 	tx, err = pool.Begin(ctx)
 	require.NoError(t, err)
-	_, _, err = s.AppendMessageTx(ctx, tx, newMsg(c.ID, "gone", nil))
+	_, _, err = three(s.AppendMessageTx(ctx, tx, newMsg(c.ID, "gone", nil)))
 	require.NoError(t, err)
 	require.NoError(t, tx.Rollback(ctx))
-	next, _, err := s.AppendMessage(ctx, newMsg(c.ID, "c", nil))
+	next, _, err := three(s.AppendMessage(ctx, newMsg(c.ID, "c", nil)))
 	require.NoError(t, err)
 	require.Equal(t, int64(3), next.Seq)
 
@@ -434,6 +434,6 @@ func TestContextCancellationPassesThrough(t *testing.T) {
 	cancel()
 	_, err := s.Conversation(ctx, uuid.New())
 	require.ErrorIs(t, err, context.Canceled)
-	_, _, err = s.AppendMessage(ctx, newMsg(uuid.New(), "x", nil))
+	_, _, err = three(s.AppendMessage(ctx, newMsg(uuid.New(), "x", nil)))
 	require.ErrorIs(t, err, context.Canceled)
 }

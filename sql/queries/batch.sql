@@ -5,8 +5,9 @@
 -- parameters cannot carry NULL elements.
 
 -- name: LockConversations :many
--- Locks in id order, so two batches cannot deadlock.
-SELECT id FROM conversations WHERE id = ANY(@ids::uuid[]) ORDER BY id FOR UPDATE;
+-- Locks in id order, so two batches cannot deadlock. The status is read
+-- under the lock (as it is now), so the batch knows which sends reopen.
+SELECT id, status FROM conversations WHERE id = ANY(@ids::uuid[]) ORDER BY id FOR UPDATE;
 
 -- name: MessagesByClientIDs :many
 -- One unique-index probe per key, whatever the statistics say. A plain join
@@ -26,11 +27,17 @@ JOIN LATERAL (SELECT * FROM messages
 -- Adds counts[i] to the last_seq of conversation ids[i] (ids are distinct);
 -- the batch takes last_seq-n+1 .. last_seq. = ANY is an index scan of the
 -- primary key however few rows the statistics claim, where a join of the
--- unnest() to conversations can be planned as a sequential scan.
+-- unnest() to conversations can be planned as a sequential scan. The same
+-- statement keeps the inbox's columns: last_message_ids[i] is the batch's
+-- last message of ids[i], reopens[i] says the batch has a user's message
+-- there (see NextSeq).
 UPDATE conversations c
-SET last_seq = c.last_seq + (@counts::bigint[])[array_position(@ids::uuid[], c.id)]
+SET last_seq         = c.last_seq + (@counts::bigint[])[array_position(@ids::uuid[], c.id)],
+    last_activity_at = greatest(clock_timestamp(), c.last_activity_at + interval '1 microsecond'),
+    last_message_id  = (@last_message_ids::uuid[])[array_position(@ids::uuid[], c.id)],
+    status           = CASE WHEN (@reopens::boolean[])[array_position(@ids::uuid[], c.id)] THEN 'open' ELSE c.status END
 WHERE c.id = ANY(@ids::uuid[])
-RETURNING c.id, c.last_seq;
+RETURNING c.*;
 
 -- name: InsertMessages :many
 INSERT INTO messages (id, conversation_id, seq, sender, sender_id, content, client_message_id)

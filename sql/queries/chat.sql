@@ -11,8 +11,23 @@ SELECT * FROM messages
 WHERE conversation_id = @conversation_id AND client_message_id = @client_message_id;
 
 -- name: NextSeq :one
--- Takes the conversation's row lock until the transaction ends.
-UPDATE conversations SET last_seq = last_seq + 1 WHERE id = @id RETURNING last_seq;
+-- Takes the conversation's row lock until the transaction ends, and in the
+-- same statement makes the message the conversation's last one for the
+-- inbox: its last activity moves to now (never backwards, whatever the
+-- clock does), and a user's message reopens it. prev reads the status as it
+-- is under the lock (FOR UPDATE waits for a concurrent change and sees its
+-- result), so the caller knows exactly whether this send reopened it.
+WITH prev AS (
+    SELECT p.id, p.status FROM conversations p WHERE p.id = @id FOR UPDATE
+)
+UPDATE conversations c
+SET last_seq         = c.last_seq + 1,
+    last_activity_at = greatest(clock_timestamp(), c.last_activity_at + interval '1 microsecond'),
+    last_message_id  = @message_id::uuid,
+    status           = CASE WHEN @reopen::boolean THEN 'open' ELSE c.status END
+FROM prev
+WHERE c.id = prev.id
+RETURNING sqlc.embed(c), prev.status AS prev_status;
 
 -- name: InsertMessage :one
 INSERT INTO messages (id, conversation_id, seq, sender, sender_id, content, client_message_id)

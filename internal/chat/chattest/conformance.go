@@ -3,6 +3,7 @@ package chattest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -29,11 +30,126 @@ func TestStore(t *testing.T, store chat.Store) {
 	}
 	send := func(t *testing.T, conv uuid.UUID, content string, clientID *string) (chat.Message, bool, error) {
 		t.Helper()
-		return store.AppendMessage(ctx, chat.NewMessage{
+		res, err := store.AppendMessage(ctx, chat.NewMessage{
 			ID: uuid.Must(uuid.NewV7()), ConversationID: conv, Sender: chat.SenderUser,
 			SenderID: ptr("alice"), Content: content, ClientMessageID: clientID,
 		})
+		return res.Message, res.Created, err
 	}
+	appendAs := func(t *testing.T, conv uuid.UUID, sender chat.Sender, content string) chat.Appended {
+		t.Helper()
+		res, err := store.AppendMessage(ctx, chat.NewMessage{
+			ID: uuid.Must(uuid.NewV7()), ConversationID: conv, Sender: sender, Content: content,
+		})
+		require.NoError(t, err)
+		require.True(t, res.Created)
+		return res
+	}
+	// walk reads the whole inbox of filter, pages of limit, and keeps the
+	// items of the conversations in mine (the store is shared).
+	walk := func(t *testing.T, filter chat.StatusFilter, limit int, mine ...uuid.UUID) []chat.InboxItem {
+		t.Helper()
+		var out []chat.InboxItem
+		var after *chat.InboxPosition
+		for {
+			page, err := store.Inbox(ctx, chat.InboxQuery{Status: filter, After: after, Limit: limit})
+			require.NoError(t, err)
+			for _, it := range page {
+				if slices.Contains(mine, it.ConversationID) {
+					out = append(out, it)
+				}
+			}
+			if len(page) < limit {
+				return out
+			}
+			last := page[len(page)-1]
+			after = &chat.InboxPosition{LastActivityAt: last.LastActivityAt, ConversationID: last.ConversationID}
+		}
+	}
+	ids := func(items []chat.InboxItem) []uuid.UUID {
+		out := []uuid.UUID{}
+		for _, it := range items {
+			out = append(out, it.ConversationID)
+		}
+		return out
+	}
+
+	t.Run("status and last activity", func(t *testing.T) {
+		t.Parallel()
+		c := newConv(t, chat.Conversation{OwnerID: "alice", Metadata: []byte(`{"k":1}`)})
+		require.Equal(t, chat.StatusOpen, c.Status, "a new conversation is open")
+		require.True(t, c.LastActivityAt.Equal(c.CreatedAt), "no message yet: the creation is the last activity")
+
+		res := appendAs(t, c.ID, chat.SenderUser, "help")
+		require.False(t, res.Reopened)
+		require.Equal(t, chat.StatusOpen, res.Conversation.Status)
+		require.Equal(t, c.ID, res.Conversation.ID)
+		require.Equal(t, c.CreatedAt, res.Conversation.CreatedAt)
+		require.Equal(t, "alice", res.Conversation.OwnerID)
+		require.JSONEq(t, `{"k":1}`, string(res.Conversation.Metadata))
+		require.True(t, res.Conversation.LastActivityAt.After(c.LastActivityAt), "a message moves the last activity forward")
+
+		item, changed, err := store.SetStatus(ctx, c.ID, chat.StatusClosed)
+		require.NoError(t, err)
+		require.True(t, changed)
+		require.Equal(t, chat.StatusClosed, item.Status)
+		require.Equal(t, res.Message.ID, item.LastMessage.ID)
+		require.True(t, item.AwaitingReply)
+		require.True(t, item.LastActivityAt.Equal(res.Conversation.LastActivityAt), "a status change is not activity")
+		_, changed, err = store.SetStatus(ctx, c.ID, chat.StatusClosed)
+		require.NoError(t, err)
+		require.False(t, changed, "closing a closed conversation changes nothing")
+
+		for _, sender := range []chat.Sender{chat.SenderTecnico, chat.SenderBot} {
+			res = appendAs(t, c.ID, sender, "answer")
+			require.False(t, res.Reopened, "only a user's message reopens")
+			require.Equal(t, chat.StatusClosed, res.Conversation.Status)
+		}
+		before := res.Conversation.LastActivityAt
+		res = appendAs(t, c.ID, chat.SenderUser, "still there?")
+		require.True(t, res.Reopened, "a user's message reopens a closed conversation")
+		require.Equal(t, chat.StatusOpen, res.Conversation.Status)
+		require.True(t, res.Conversation.LastActivityAt.After(before))
+		got, err := store.Conversation(ctx, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, chat.StatusOpen, got.Status)
+		require.True(t, got.LastActivityAt.Equal(res.Conversation.LastActivityAt))
+
+		_, _, err = store.SetStatus(ctx, uuid.New(), chat.StatusClosed)
+		require.ErrorIs(t, err, chat.ErrNotFound)
+	})
+
+	t.Run("inbox order, filter and items", func(t *testing.T) {
+		t.Parallel()
+		a := newConv(t, chat.Conversation{SessionTokenHash: chat.HashSessionToken("a")})
+		b := newConv(t, chat.Conversation{OwnerID: "bob"})
+		c := newConv(t, chat.Conversation{OwnerID: "carol"})
+		// Creation order a, b, c; then activity in b, then a: a, b, c by
+		// last activity (and c stays where its creation put it).
+		appendAs(t, b.ID, chat.SenderUser, "b1")
+		last := appendAs(t, a.ID, chat.SenderTecnico, "a1")
+		for _, limit := range []int{1, 2, 100} {
+			require.Equal(t, []uuid.UUID{a.ID, b.ID, c.ID}, ids(walk(t, chat.FilterOpen, limit, a.ID, b.ID, c.ID)), "limit %d", limit)
+		}
+		items := walk(t, chat.FilterAll, 100, a.ID, b.ID, c.ID)
+		require.Len(t, items, 3)
+		require.Equal(t, last.Message.ID, items[0].LastMessage.ID)
+		require.Equal(t, "a1", items[0].LastMessage.Content)
+		require.False(t, items[0].AwaitingReply, "the technician answered")
+		require.Nil(t, items[0].OwnerID)
+		require.True(t, items[0].LastActivityAt.Equal(last.Conversation.LastActivityAt))
+		require.True(t, items[1].AwaitingReply, "the visitor wrote last")
+		require.Equal(t, "bob", *items[1].OwnerID)
+		require.Nil(t, items[2].LastMessage)
+		require.False(t, items[2].AwaitingReply)
+		require.True(t, items[2].LastActivityAt.Equal(c.CreatedAt))
+
+		_, _, err := store.SetStatus(ctx, b.ID, chat.StatusClosed)
+		require.NoError(t, err)
+		require.Equal(t, []uuid.UUID{a.ID, c.ID}, ids(walk(t, chat.FilterOpen, 1, a.ID, b.ID, c.ID)))
+		require.Equal(t, []uuid.UUID{b.ID}, ids(walk(t, chat.FilterClosed, 1, a.ID, b.ID, c.ID)))
+		require.Equal(t, []uuid.UUID{a.ID, b.ID, c.ID}, ids(walk(t, chat.FilterAll, 1, a.ID, b.ID, c.ID)))
+	})
 
 	t.Run("conversation round trip", func(t *testing.T) {
 		t.Parallel()

@@ -25,6 +25,8 @@ const (
 	OpAppendMessage
 	OpMessagesAfter
 	OpMessage
+	OpSetStatus
+	OpInbox
 )
 
 // Store is an in-memory chat.Store. Like the PostgreSQL store it gives each
@@ -105,6 +107,8 @@ func (s *Store) CreateConversation(_ context.Context, c chat.Conversation) (chat
 		return chat.Conversation{}, fmt.Errorf("create conversation: id %s already exists", c.ID)
 	}
 	c.CreatedAt = s.now()
+	c.Status = chat.StatusOpen
+	c.LastActivityAt = c.CreatedAt
 	c.SessionTokenHash = bytes.Clone(c.SessionTokenHash)
 	if t := bytes.TrimSpace(c.Metadata); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		c.Metadata = nil
@@ -129,22 +133,25 @@ func (s *Store) Conversation(_ context.Context, id uuid.UUID) (chat.Conversation
 	return c, nil
 }
 
-// AppendMessage stores m with the conversation's next seq.
-func (s *Store) AppendMessage(_ context.Context, m chat.NewMessage) (chat.Message, bool, error) {
+// AppendMessage stores m with the conversation's next seq, makes it the
+// conversation's last message and reopens the conversation for a user's
+// message.
+func (s *Store) AppendMessage(_ context.Context, m chat.NewMessage) (chat.Appended, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.appends = append(s.appends, m)
 	if err := s.fail[OpAppendMessage]; err != nil {
-		return chat.Message{}, false, err
+		return chat.Appended{}, err
 	}
-	if _, ok := s.conversations[m.ConversationID]; !ok {
-		return chat.Message{}, false, fmt.Errorf("append message: %w", chat.ErrNotFound)
+	c, ok := s.conversations[m.ConversationID]
+	if !ok {
+		return chat.Appended{}, fmt.Errorf("append message: %w", chat.ErrNotFound)
 	}
 	msgs := s.messages[m.ConversationID]
 	if m.ClientMessageID != nil {
 		for _, old := range msgs {
 			if old.ClientMessageID != nil && *old.ClientMessageID == *m.ClientMessageID {
-				return old, false, nil
+				return chat.Appended{Message: old}, nil
 			}
 		}
 	}
@@ -160,7 +167,86 @@ func (s *Store) AppendMessage(_ context.Context, m chat.NewMessage) (chat.Messag
 	}
 	s.messages[m.ConversationID] = append(msgs, msg)
 	s.byID[msg.ID] = msg
-	return msg, true, nil
+	reopened := m.Sender == chat.SenderUser && c.Status == chat.StatusClosed
+	if reopened {
+		c.Status = chat.StatusOpen
+	}
+	// Never backwards, as in PostgreSQL (a clock that steps back).
+	c.LastActivityAt = later(msg.CreatedAt, c.LastActivityAt)
+	s.conversations[c.ID] = c
+	return chat.Appended{Message: msg, Created: true, Conversation: c, Reopened: reopened}, nil
+}
+
+func later(t, than time.Time) time.Time {
+	if t.After(than) {
+		return t
+	}
+	return than.Add(time.Microsecond)
+}
+
+// SetStatus sets the conversation's status.
+func (s *Store) SetStatus(_ context.Context, id uuid.UUID, status chat.Status) (chat.InboxItem, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fail[OpSetStatus]; err != nil {
+		return chat.InboxItem{}, false, err
+	}
+	c, ok := s.conversations[id]
+	if !ok {
+		return chat.InboxItem{}, false, fmt.Errorf("set status: %w", chat.ErrNotFound)
+	}
+	changed := c.Status != status
+	c.Status = status
+	s.conversations[id] = c
+	return s.item(c), changed, nil
+}
+
+// Inbox returns a page of inbox items, by last activity, newest first.
+func (s *Store) Inbox(_ context.Context, q chat.InboxQuery) ([]chat.InboxItem, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fail[OpInbox]; err != nil {
+		return nil, err
+	}
+	var all []chat.Conversation
+	for _, c := range s.conversations {
+		if q.Status != chat.FilterAll && string(c.Status) != string(q.Status) {
+			continue
+		}
+		if q.After != nil && !beforePosition(c, *q.After) {
+			continue
+		}
+		all = append(all, c)
+	}
+	slices.SortFunc(all, func(a, b chat.Conversation) int {
+		if c := b.LastActivityAt.Compare(a.LastActivityAt); c != 0 {
+			return c
+		}
+		return bytes.Compare(b.ID[:], a.ID[:])
+	})
+	out := []chat.InboxItem{}
+	for _, c := range all[:min(len(all), q.Limit)] {
+		out = append(out, s.item(c))
+	}
+	return out, nil
+}
+
+// beforePosition reports whether c comes strictly after p in the inbox
+// order (older activity, or the same and a smaller id).
+func beforePosition(c chat.Conversation, p chat.InboxPosition) bool {
+	if !c.LastActivityAt.Equal(p.LastActivityAt) {
+		return c.LastActivityAt.Before(p.LastActivityAt)
+	}
+	return bytes.Compare(c.ID[:], p.ConversationID[:]) < 0
+}
+
+func (s *Store) item(c chat.Conversation) chat.InboxItem {
+	msgs := s.messages[c.ID]
+	if len(msgs) == 0 {
+		return chat.NewInboxItem(c, nil)
+	}
+	last := msgs[len(msgs)-1]
+	return chat.NewInboxItem(c, &last)
 }
 
 // MessagesAfter returns up to limit messages with seq > afterSeq, by seq;

@@ -28,12 +28,13 @@ func TestFakeStoreFailAndRecord(t *testing.T) {
 
 	down := errors.New("connection refused")
 	s.Fail(chattest.OpAppendMessage, down)
-	_, _, err = s.AppendMessage(ctx, chat.NewMessage{ID: uuid.New(), ConversationID: c.ID, Content: "lost", Deliver: true})
+	_, err = s.AppendMessage(ctx, chat.NewMessage{ID: uuid.New(), ConversationID: c.ID, Content: "lost", Deliver: true})
 	require.ErrorIs(t, err, down)
 	s.Fail(chattest.OpAppendMessage, nil)
-	msg, created, err := s.AppendMessage(ctx, chat.NewMessage{ID: uuid.New(), ConversationID: c.ID, Content: "kept"})
+	res, err := s.AppendMessage(ctx, chat.NewMessage{ID: uuid.New(), ConversationID: c.ID, Content: "kept"})
 	require.NoError(t, err)
-	require.True(t, created)
+	require.True(t, res.Created)
+	msg := res.Message
 	require.EqualValues(t, 1, msg.Seq, "a failed append takes no seq")
 
 	appends := s.Appends()

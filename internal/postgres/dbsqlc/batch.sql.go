@@ -74,28 +74,34 @@ func (q *Queries) InsertMessages(ctx context.Context, arg InsertMessagesParams) 
 
 const lockConversations = `-- name: LockConversations :many
 
-SELECT id FROM conversations WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+SELECT id, status FROM conversations WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
 `
+
+type LockConversationsRow struct {
+	ID     uuid.UUID
+	Status string
+}
 
 // Group commit: a batch of sends in a handful of statements, whatever its size.
 // Parallel arrays are zipped by set-returning functions in one SELECT list
 // (sqlc does not know the many-argument unnest). Nullable text travels as ”
 // (a clientMessageId and a JWT sub are never empty), because sqlc's array
 // parameters cannot carry NULL elements.
-// Locks in id order, so two batches cannot deadlock.
-func (q *Queries) LockConversations(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+// Locks in id order, so two batches cannot deadlock. The status is read
+// under the lock (as it is now), so the batch knows which sends reopen.
+func (q *Queries) LockConversations(ctx context.Context, ids []uuid.UUID) ([]LockConversationsRow, error) {
 	rows, err := q.db.Query(ctx, lockConversations, ids)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []uuid.UUID
+	var items []LockConversationsRow
 	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
+		var i LockConversationsRow
+		if err := rows.Scan(&i.ID, &i.Status); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -154,35 +160,53 @@ func (q *Queries) MessagesByClientIDs(ctx context.Context, arg MessagesByClientI
 
 const reserveSeqs = `-- name: ReserveSeqs :many
 UPDATE conversations c
-SET last_seq = c.last_seq + ($1::bigint[])[array_position($2::uuid[], c.id)]
+SET last_seq         = c.last_seq + ($1::bigint[])[array_position($2::uuid[], c.id)],
+    last_activity_at = greatest(clock_timestamp(), c.last_activity_at + interval '1 microsecond'),
+    last_message_id  = ($3::uuid[])[array_position($2::uuid[], c.id)],
+    status           = CASE WHEN ($4::boolean[])[array_position($2::uuid[], c.id)] THEN 'open' ELSE c.status END
 WHERE c.id = ANY($2::uuid[])
-RETURNING c.id, c.last_seq
+RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.status, c.last_activity_at, c.last_message_id
 `
 
 type ReserveSeqsParams struct {
-	Counts []int64
-	Ids    []uuid.UUID
-}
-
-type ReserveSeqsRow struct {
-	ID      uuid.UUID
-	LastSeq int64
+	Counts         []int64
+	Ids            []uuid.UUID
+	LastMessageIds []uuid.UUID
+	Reopens        []bool
 }
 
 // Adds counts[i] to the last_seq of conversation ids[i] (ids are distinct);
 // the batch takes last_seq-n+1 .. last_seq. = ANY is an index scan of the
 // primary key however few rows the statistics claim, where a join of the
-// unnest() to conversations can be planned as a sequential scan.
-func (q *Queries) ReserveSeqs(ctx context.Context, arg ReserveSeqsParams) ([]ReserveSeqsRow, error) {
-	rows, err := q.db.Query(ctx, reserveSeqs, arg.Counts, arg.Ids)
+// unnest() to conversations can be planned as a sequential scan. The same
+// statement keeps the inbox's columns: last_message_ids[i] is the batch's
+// last message of ids[i], reopens[i] says the batch has a user's message
+// there (see NextSeq).
+func (q *Queries) ReserveSeqs(ctx context.Context, arg ReserveSeqsParams) ([]Conversation, error) {
+	rows, err := q.db.Query(ctx, reserveSeqs,
+		arg.Counts,
+		arg.Ids,
+		arg.LastMessageIds,
+		arg.Reopens,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ReserveSeqsRow
+	var items []Conversation
 	for rows.Next() {
-		var i ReserveSeqsRow
-		if err := rows.Scan(&i.ID, &i.LastSeq); err != nil {
+		var i Conversation
+		if err := rows.Scan(
+			&i.ID,
+			&i.OwnerID,
+			&i.SessionTokenHash,
+			&i.Metadata,
+			&i.LastSeq,
+			&i.CreatedAt,
+			&i.Status,
+			&i.LastActivityAt,
+			&i.LastMessageID,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -14,7 +14,7 @@ import (
 const createConversation = `-- name: CreateConversation :one
 INSERT INTO conversations (id, owner_id, session_token_hash, metadata)
 VALUES ($1, $2, $3, $4)
-RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at
+RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at, status, last_activity_at, last_message_id
 `
 
 type CreateConversationParams struct {
@@ -39,12 +39,15 @@ func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversation
 		&i.Metadata,
 		&i.LastSeq,
 		&i.CreatedAt,
+		&i.Status,
+		&i.LastActivityAt,
+		&i.LastMessageID,
 	)
 	return i, err
 }
 
 const getConversation = `-- name: GetConversation :one
-SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at FROM conversations WHERE id = $1
+SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, status, last_activity_at, last_message_id FROM conversations WHERE id = $1
 `
 
 func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversation, error) {
@@ -57,6 +60,9 @@ func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversati
 		&i.Metadata,
 		&i.LastSeq,
 		&i.CreatedAt,
+		&i.Status,
+		&i.LastActivityAt,
+		&i.LastMessageID,
 	)
 	return i, err
 }
@@ -191,13 +197,50 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 }
 
 const nextSeq = `-- name: NextSeq :one
-UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq
+WITH prev AS (
+    SELECT p.id, p.status FROM conversations p WHERE p.id = $3 FOR UPDATE
+)
+UPDATE conversations c
+SET last_seq         = c.last_seq + 1,
+    last_activity_at = greatest(clock_timestamp(), c.last_activity_at + interval '1 microsecond'),
+    last_message_id  = $1::uuid,
+    status           = CASE WHEN $2::boolean THEN 'open' ELSE c.status END
+FROM prev
+WHERE c.id = prev.id
+RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.status, c.last_activity_at, c.last_message_id, prev.status AS prev_status
 `
 
-// Takes the conversation's row lock until the transaction ends.
-func (q *Queries) NextSeq(ctx context.Context, id uuid.UUID) (int64, error) {
-	row := q.db.QueryRow(ctx, nextSeq, id)
-	var last_seq int64
-	err := row.Scan(&last_seq)
-	return last_seq, err
+type NextSeqParams struct {
+	MessageID uuid.UUID
+	Reopen    bool
+	ID        uuid.UUID
+}
+
+type NextSeqRow struct {
+	Conversation Conversation
+	PrevStatus   string
+}
+
+// Takes the conversation's row lock until the transaction ends, and in the
+// same statement makes the message the conversation's last one for the
+// inbox: its last activity moves to now (never backwards, whatever the
+// clock does), and a user's message reopens it. prev reads the status as it
+// is under the lock (FOR UPDATE waits for a concurrent change and sees its
+// result), so the caller knows exactly whether this send reopened it.
+func (q *Queries) NextSeq(ctx context.Context, arg NextSeqParams) (NextSeqRow, error) {
+	row := q.db.QueryRow(ctx, nextSeq, arg.MessageID, arg.Reopen, arg.ID)
+	var i NextSeqRow
+	err := row.Scan(
+		&i.Conversation.ID,
+		&i.Conversation.OwnerID,
+		&i.Conversation.SessionTokenHash,
+		&i.Conversation.Metadata,
+		&i.Conversation.LastSeq,
+		&i.Conversation.CreatedAt,
+		&i.Conversation.Status,
+		&i.Conversation.LastActivityAt,
+		&i.Conversation.LastMessageID,
+		&i.PrevStatus,
+	)
+	return i, err
 }

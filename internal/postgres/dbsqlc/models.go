@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type Conversation struct {
@@ -17,6 +18,9 @@ type Conversation struct {
 	Metadata         []byte
 	LastSeq          int64
 	CreatedAt        time.Time
+	Status           string
+	LastActivityAt   time.Time
+	LastMessageID    pgtype.UUID
 }
 
 type Message struct {
