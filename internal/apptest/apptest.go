@@ -224,7 +224,7 @@ func ClientOptions(auth map[string]any) *client.Options {
 }
 
 // recorded are the server → client events a Socket records.
-var recorded = []string{"message", "message-saved", "error", "validation-error", "typing", "session-replaced", "disconnect"}
+var recorded = []string{"message", "message-saved", "error", "validation-error", "typing", "session-replaced", "disconnect", "conversation-activity", "conversation-updated"}
 
 // Dial connects without waiting; it returns the socket and a channel that
 // yields nil on connect or the connect_error.

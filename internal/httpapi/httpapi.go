@@ -66,6 +66,8 @@ func New(cfg Config) *API {
 	a.route("POST /v1/conversations", "create_conversation", a.createConversation)
 	a.route("GET /v1/conversations/{id}/messages", "list_messages", a.listMessages)
 	a.route("POST /v1/conversations/{id}/messages", "post_message", a.postMessage)
+	a.route("GET /v1/conversations", "list_conversations", a.listConversations)
+	a.route("POST /v1/conversations/{id}/status", "set_status", a.setStatus)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, &chat.Error{Code: chat.CodeNotFound, Message: "no such route"})
 	})
