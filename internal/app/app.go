@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"sync"
 	"time"
 
@@ -149,6 +150,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		Logger:                log.With("component", "gateway"),
 		Metrics:               m,
 		CORSOrigins:           cfg.CORSOrigins,
+		PublicOrigin:          publicOrigin(cfg.PublicURL),
 		MaxSocketsPerIdentity: cfg.MaxSocketsPerIdentity,
 		ConnectLimiter:        limiterOrNil(ratelimit.New(ratelimit.PerMinute(cfg.RateLimit.ConnectsPerMin))),
 		ClientIP:              clientIPs.FromRequest,
@@ -204,6 +206,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 // (tests shorten the typing expiry, for one).
 type Option struct {
 	Gateway func(*gateway.Config)
+}
+
+// publicOrigin is the scheme://host[:port] of PUBLIC_URL.
+func publicOrigin(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // limiterOrNil keeps a disabled (nil) limiter a nil interface, so the
