@@ -18,7 +18,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 
 SQLC = $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: build run test js-deps generate check-generate sqlc-vet vet fuzz clean
+.PHONY: build run test js-deps js-test webui-vendor check-webui-vendor generate check-generate sqlc-vet vet fuzz clean
 
 build:
 	$(GO) build -o bin/chatgw ./cmd/chatgw
@@ -31,6 +31,7 @@ run: build
 	@echo "================================================================"
 	@$(DEV_ENV) ./bin/chatgw migrate --create-database
 	@echo
+	@echo "Try the chat:    http://localhost:3000/demo/   (the visitor widget on a sample shop)"
 	@echo "Mint a token:    $(DEV_ENV) ./bin/chatgw token --sub alice --roles tecnico"
 	@echo "Anonymous chat:  curl -s -XPOST localhost:3000/v1/conversations"
 	@echo "Then connect with socket.io-client, auth {conversationId, session_token} — see README.md"
@@ -42,7 +43,7 @@ run: build
 # Socket.IO packages (a module of their own, which ./... does not reach),
 # also once without the race detector: it adds allocations of its own, so
 # their allocation counts are only checked there.
-test: js-deps
+test: js-deps js-test
 	$(GO) test -race -count=1 ./...
 	cd third_party/socket.io && $(GO) test -race -count=1 ./pkg/types/
 	cd third_party/socket.io && $(GO) test -count=1 ./pkg/types/
@@ -51,6 +52,22 @@ js-deps: test/js/node_modules/.package-lock.json
 
 test/js/node_modules/.package-lock.json: test/js/package.json test/js/package-lock.json
 	cd test/js && npm ci --no-audit --no-fund
+
+# Unit tests of the browser code's logic (Node's own test runner).
+js-test:
+	node --test internal/webui/jstest/
+
+# The widget's Socket.IO client is the browser build of the socket.io-client
+# pinned in test/js/package-lock.json, copied into the embedded files (its
+# licence header kept; the source-map comment dropped: the map is not served).
+WEBUI_SOCKETIO = internal/webui/static/assets/socket.io.min.js
+webui-vendor: js-deps
+	sed '/^\/\/# sourceMappingURL=/d' test/js/node_modules/socket.io-client/dist/socket.io.min.js > $(WEBUI_SOCKETIO)
+	cp test/js/node_modules/socket.io-client/LICENSE internal/webui/static/assets/socket.io.LICENSE.txt
+
+# CI: the committed copy is what the lock file's version gives.
+check-webui-vendor: webui-vendor
+	git diff --exit-code -- $(WEBUI_SOCKETIO) internal/webui/static/assets/socket.io.LICENSE.txt
 
 vet:
 	$(GO) vet ./...

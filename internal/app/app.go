@@ -32,6 +32,7 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/ratelimit"
 	"github.com/chatgw/chatgw/internal/webhook"
+	"github.com/chatgw/chatgw/internal/webui"
 )
 
 // App is one running chatgw.
@@ -179,6 +180,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", gw.Handler())
 	mux.Handle("/", api)
+	if cfg.WebUI {
+		ui := webui.New(webui.Config{CORSOrigins: cfg.CORSOrigins})
+		for _, route := range webui.Routes {
+			mux.Handle(route, ui)
+		}
+	}
 
 	return &App{
 		cfg:   cfg,
