@@ -16,15 +16,17 @@ export function openSocket(auth) {
 
 // emitWithAck emits event and resolves with the ack; it rejects when the
 // socket is not connected or no ack arrives within timeoutMs (the caller
-// then decides to try again). volatile: nothing is buffered for later, so
-// a retry is the only copy that goes out after a reconnection.
+// then decides to try again). It never emits while disconnected, so the
+// client buffers nothing to send again by itself after a reconnection.
+// (Not volatile: that drops packets silently while the transport is busy,
+// right after connecting for one.)
 export function emitWithAck(socket, event, payload, timeoutMs = 8000) {
   return new Promise((resolve, reject) => {
     if (!socket || !socket.connected) {
       reject(new Error("not connected"));
       return;
     }
-    socket.volatile.timeout(timeoutMs).emit(event, payload, (err, ack) => {
+    socket.timeout(timeoutMs).emit(event, payload, (err, ack) => {
       if (err) reject(err);
       else resolve(ack);
     });
