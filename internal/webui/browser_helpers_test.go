@@ -97,11 +97,17 @@ func newHostSite(t *testing.T) *hostSite {
 		if r.URL.Query().Get("open") == "1" {
 			attrs += ` data-open="true"`
 		}
+		script := ""
+		if tok := r.URL.Query().Get("jwt"); tok != "" {
+			// The host's own token function (no CSP on this page).
+			script = fmt.Sprintf(`<script>window.hostToken = () => { window.tokenCalls = (window.tokenCalls || 0) + 1; return Promise.resolve(%q); };</script>`, tok)
+			attrs += ` data-jwt="hostToken"`
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><html><head><meta name="viewport" content="width=device-width, initial-scale=1"><title>Host shop</title>
 <style>button{background:red!important;display:none} iframe{display:none!important}</style>
-<script src="%s/widget.js" %s defer></script></head>
-<body><h1>A shop</h1><p>Products.</p></body></html>`, gw, attrs)
+%s<script src="%s/widget.js" %s defer></script></head>
+<body><h1>A shop</h1><p>Products.</p></body></html>`, script, gw, attrs)
 	}))
 	t.Cleanup(h.Close)
 	return h

@@ -181,6 +181,26 @@ func TestWidgetInBrowser(t *testing.T) {
 		require.NotContains(t, hostView.Seen, convID)
 	})
 
+	t.Run("data-jwt: the widget chats as the host's signed-in user", func(t *testing.T) {
+		ctx := newVisitor(t, browser)
+		userToken := srv.Token(t, "shopper-42")
+		openWidget(t, ctx, host.URL+"/?jwt="+userToken)
+		typeAndSend(t, ctx, "I am signed in")
+		waitLog(t, ctx, []shown{{Seq: 1, Sender: "user", Text: "I am signed in"}})
+		var owner, senderID string
+		require.NoError(t, srv.Pool.QueryRow(context.Background(),
+			`SELECT c.owner_id, m.sender_id FROM conversations c JOIN messages m ON m.conversation_id = c.id WHERE m.content = 'I am signed in'`).Scan(&owner, &senderID))
+		require.Equal(t, "shopper-42", owner)
+		require.Equal(t, "shopper-42", senderID)
+		var stored string
+		require.NoError(t, frameEval(ctx, `JSON.stringify({...localStorage})`, &stored))
+		require.Contains(t, stored, "chatgw.widget.user.shopper-42")
+		require.NotContains(t, stored, userToken, "the JWT is kept in memory only")
+		var calls int
+		hostEval(t, ctx, `window.tokenCalls`, &calls)
+		require.Positive(t, calls)
+	})
+
 	t.Run("CSP on every page; the widget only framed by allowed origins", func(t *testing.T) {
 		for _, path := range []string{"/widget.js", "/widget/", "/demo/", "/assets/chat-log.js"} {
 			resp, err := http.Get(srv.URL + path)
@@ -266,7 +286,8 @@ func TestWidgetWaitsWhenRateLimited(t *testing.T) {
 	host := newHostSite(t)
 	srv := apptest.Start(t, map[string]string{
 		"CORS_ORIGINS":                host.URL,
-		"RATE_LIMIT_MESSAGES_PER_SEC": "2",
+		// One message per 2 s after a burst of 2: typing is faster than that.
+		"RATE_LIMIT_MESSAGES_PER_SEC": "0.5",
 		"RATE_LIMIT_MESSAGES_BURST":   "2",
 	})
 	host.gateway.Store(srv.URL)
@@ -275,7 +296,7 @@ func TestWidgetWaitsWhenRateLimited(t *testing.T) {
 	ctx := newVisitor(t, browser)
 	openWidget(t, ctx, host.URL+"/")
 	var want []shown
-	for i := 1; i <= 6; i++ {
+	for i := 1; i <= 5; i++ {
 		text := fmt.Sprintf("burst %d", i)
 		typeAndSend(t, ctx, text)
 		want = append(want, shown{Seq: i, Sender: "user", Text: text})
@@ -284,7 +305,7 @@ func TestWidgetWaitsWhenRateLimited(t *testing.T) {
 	require.Positive(t, limited(), "the gateway did refuse some sends")
 	var n int
 	require.NoError(t, srv.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages`).Scan(&n))
-	require.Equal(t, 6, n)
+	require.Equal(t, 5, n)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var alert string
 		assert.NoError(c, frameEval(ctx, `document.querySelector('[role="alert"]').textContent`, &alert))

@@ -1,7 +1,7 @@
 // Unit tests of the widget's logic that needs no browser: node --test.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MessageStore, Outbox, throttle } from "../static/assets/outbox.js";
+import { MessageStore, Outbox, TypingNotifier } from "../static/assets/outbox.js";
 
 const msg = (seq, extra = {}) => ({ id: "id-" + seq, conversationId: "c", seq, sender: "user", content: "m" + seq, ...extra });
 
@@ -107,15 +107,67 @@ test("the queue is reported on every change, so it survives a reload", async () 
   assert.equal(restored.items.length, 1, "malformed stored items are dropped");
 });
 
-test("throttle lets one call through per interval", () => {
-  let t = 0;
-  let calls = 0;
-  const f = throttle(() => calls++, 2000, () => t);
-  f();
-  f();
-  t = 1999;
-  f();
-  t = 2000;
-  f();
-  assert.equal(calls, 2);
+function typingClock() {
+  const clock = { t: 0, timers: new Map(), next: 1 };
+  clock.now = () => clock.t;
+  clock.setTimer = (fn, ms) => {
+    const id = clock.next++;
+    clock.timers.set(id, { fn, at: clock.t + ms });
+    return id;
+  };
+  clock.clearTimer = (id) => clock.timers.delete(id);
+  clock.advance = (ms) => {
+    clock.t += ms;
+    for (const [id, timer] of [...clock.timers]) {
+      if (timer.at <= clock.t) {
+        clock.timers.delete(id);
+        timer.fn();
+      }
+    }
+  };
+  return clock;
+}
+
+test("typing: said at the first key, renewed at most once per interval, ended when idle", () => {
+  const clock = typingClock();
+  const said = [];
+  const n = new TypingNotifier({ emit: (v) => said.push(v), ...clock });
+  n.input(true);
+  clock.advance(500);
+  n.input(true);
+  clock.advance(1499);
+  n.input(true);
+  assert.deepEqual(said, [true], "throttled");
+  clock.advance(1);
+  n.input(true);
+  assert.deepEqual(said, [true, true], "renewed after the interval");
+  clock.advance(3000);
+  assert.deepEqual(said, [true, true, false], "idle ends it");
+});
+
+test("typing: after a send, the next key says typing at once", () => {
+  const clock = typingClock();
+  const said = [];
+  const n = new TypingNotifier({ emit: (v) => said.push(v), ...clock });
+  n.input(true);
+  n.stop(); // sent
+  clock.advance(100);
+  n.input(true);
+  assert.deepEqual(said, [true, false, true]);
+  n.input(false); // text emptied
+  assert.deepEqual(said, [true, false, true, false]);
+  n.stop();
+  assert.equal(said.length, 4, "no second typing:false");
+});
+
+test("typing: nothing counts as said while there is no connection", () => {
+  const clock = typingClock();
+  const said = [];
+  let connected = false;
+  const n = new TypingNotifier({ emit: (v) => (connected ? said.push(v) : false), ...clock });
+  n.input(true);
+  connected = true;
+  clock.advance(10);
+  n.input(true);
+  assert.deepEqual(said, [true], "the first key once connected is said");
 });

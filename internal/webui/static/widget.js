@@ -91,7 +91,7 @@
     toFrame({ type: "chatgw:open", open: open });
     if (open) {
       setUnread(0);
-      frame.focus();
+      if (returnFocus) frame.focus(); // opened by the visitor, not at load
     } else if (returnFocus) {
       launcher.focus();
     }

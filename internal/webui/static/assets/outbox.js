@@ -115,15 +115,42 @@ export class Outbox {
   }
 }
 
-// Throttle calls fn at most once per intervalMs (leading edge): typing
-// indicators are renewed, not sent on every key.
-export function throttle(fn, intervalMs, now = () => Date.now()) {
-  let last = -Infinity;
-  return (...args) => {
-    const t = now();
-    if (t - last >= intervalMs) {
-      last = t;
-      fn(...args);
+// TypingNotifier tells the others when this side types: typing:true at the
+// first key, renewed at most once per intervalMs while keys keep coming,
+// typing:false after idleMs without a key, on send, or when the text is
+// emptied. emit(typing) returns false when it could not send (no
+// connection), and then nothing is considered said.
+export class TypingNotifier {
+  // (Timer functions are wrapped: called as methods, window.setTimeout throws.)
+  constructor({ emit, intervalMs = 2000, idleMs = 3000, now = () => Date.now(), setTimer = (fn, ms) => setTimeout(fn, ms), clearTimer = (id) => clearTimeout(id) }) {
+    Object.assign(this, { emit, intervalMs, idleMs, now, setTimer, clearTimer });
+    this.typing = false;
+    this.last = -Infinity;
+    this.timer = null;
+  }
+
+  // input is called on every edit; hasText is whether the box has any.
+  input(hasText) {
+    if (!hasText) {
+      this.stop();
+      return;
     }
-  };
+    const t = this.now();
+    if (!this.typing || t - this.last >= this.intervalMs) {
+      if (this.emit(true) !== false) {
+        this.typing = true;
+        this.last = t;
+      }
+    }
+    this.clearTimer(this.timer);
+    this.timer = this.setTimer(() => this.stop(), this.idleMs);
+  }
+
+  stop() {
+    this.clearTimer(this.timer);
+    this.timer = null;
+    if (!this.typing) return;
+    this.typing = false;
+    this.emit(false);
+  }
 }

@@ -1,7 +1,7 @@
 // The visitor's chat, inside the widget's frame (served by the gateway, so
 // the host page can neither style nor read it). Settings come in the URL
 // fragment from /widget.js; the host's JWT, if any, by postMessage.
-import { MessageStore, Outbox, throttle } from "../assets/outbox.js";
+import { MessageStore, Outbox, TypingNotifier } from "../assets/outbox.js";
 import { ChatLog } from "../assets/chat-log.js";
 import { openSocket, emitWithAck, connectErrorCode, catchUp } from "../assets/chat-socket.js";
 
@@ -218,18 +218,14 @@ function onTyping(t) {
   }
 }
 
-let iAmTyping = false;
-let idleTimer = null;
-const typingOn = throttle(() => {
-  iAmTyping = true;
-  socket?.connected && socket.emit("client-typing", { typing: true });
-}, 2000);
-function typingOff() {
-  clearTimeout(idleTimer);
-  if (!iAmTyping) return;
-  iAmTyping = false;
-  socket?.connected && socket.emit("client-typing", { typing: false });
-}
+const myTyping = new TypingNotifier({
+  emit(typing) {
+    if (!socket || !socket.connected) return false;
+    socket.emit("client-typing", { typing });
+    return true;
+  },
+});
+const typingOff = () => myTyping.stop();
 
 // ---- sending ----
 
@@ -301,15 +297,7 @@ input.addEventListener("keydown", (e) => {
     submit();
   }
 });
-input.addEventListener("input", () => {
-  if (!input.value.trim()) {
-    typingOff();
-    return;
-  }
-  typingOn();
-  clearTimeout(idleTimer);
-  idleTimer = setTimeout(typingOff, 3000);
-});
+input.addEventListener("input", () => myTyping.input(input.value.trim() !== ""));
 input.addEventListener("blur", typingOff);
 document.addEventListener("keydown", (e) => {
   if (e.key === "Escape") closeChat();
