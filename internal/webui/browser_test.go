@@ -285,7 +285,7 @@ func TestWidgetWaitsWhenRateLimited(t *testing.T) {
 	browser := newBrowser(t)
 	host := newHostSite(t)
 	srv := apptest.Start(t, map[string]string{
-		"CORS_ORIGINS":                host.URL,
+		"CORS_ORIGINS": host.URL,
 		// One message per 2 s after a burst of 2: typing is faster than that.
 		"RATE_LIMIT_MESSAGES_PER_SEC": "0.5",
 		"RATE_LIMIT_MESSAGES_BURST":   "2",
