@@ -200,12 +200,18 @@ func hostEval(t *testing.T, ctx context.Context, expr string, out any) {
 // own: it shares the frame's DOM and storage (what tests read and drive)
 // but none of its scripts' variables.
 func frameEval(ctx context.Context, expr string, out any) error {
+	return frameEvalIn(ctx, "/widget/", expr, out)
+}
+
+// frameEvalIn is frameEval in the first child frame whose URL contains
+// urlPart ("" for any).
+func frameEvalIn(ctx context.Context, urlPart, expr string, out any) error {
 	_, err := chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		tree, err := cdp.Call(ctx, t, page.GetFrameTree, cdp.Empty{})
 		if err != nil {
 			return err
 		}
-		frame := findFrame(tree.FrameTree, "/widget/")
+		frame := findFrame(tree.FrameTree, urlPart)
 		if frame == nil {
 			return errors.New("no widget frame yet")
 		}
