@@ -138,6 +138,7 @@ function connect() {
   socket = openSocket(authFor);
   socket.on("connect", () => {
     alertEl.textContent = "";
+    if (statusEl.textContent === "Reconnecting…") statusEl.textContent = "";
     const waiters = connectedWaiters;
     connectedWaiters = [];
     waiters.forEach((w) => w());
@@ -184,6 +185,11 @@ function resetConversation() {
   save("", null);
   store.clear();
   chatLog.clear();
+  // A send waiting for that socket tries again, and starts a new conversation.
+  const waiters = connectedWaiters;
+  connectedWaiters = [];
+  waiters.forEach((w) => w());
+  outbox.items.forEach((item) => chatLog.showPending(item));
 }
 
 function onMessage(msg) {
@@ -229,8 +235,11 @@ const typingOff = () => myTyping.stop();
 
 // ---- sending ----
 
+// ensureConversation creates the conversation at the first send. It throws
+// when trying again may work, and returns an error the visitor must see
+// when it cannot.
 async function ensureConversation() {
-  if (conversation) return;
+  if (conversation) return null;
   const headers = { "Content-Type": "application/json" };
   if (useJWT) headers.Authorization = "Bearer " + (jwt || (await freshJWT()));
   const res = await fetch("/v1/conversations", {
@@ -247,20 +256,32 @@ async function ensureConversation() {
     jwt = "";
     throw new Error("token refused");
   }
+  if (res.status === 400 && metadata) {
+    // data-metadata the gateway refuses (too big, say): chat without it.
+    console.warn("chatgw: data-metadata refused by the gateway; creating the conversation without it");
+    metadata = null;
+    throw new Error("metadata refused");
+  }
+  if (res.status >= 400 && res.status < 500) {
+    const body = await res.json().catch(() => ({}));
+    return (body && body.error) || { code: "HTTP_" + res.status };
+  }
   if (!res.ok) throw new Error("HTTP " + res.status);
   const body = await res.json();
-  if (conversation) return; // another send won the race
+  if (conversation) return null; // another send won the race
   conversation = { conversationId: body.conversationId };
   if (body.session_token) conversation.session_token = body.session_token;
   save("", conversation);
   initialLoad = false;
   connect();
+  return null;
 }
 
 const outbox = new Outbox({
   items: [],
   async send(item) {
-    await ensureConversation();
+    const refused = await ensureConversation();
+    if (refused) return { ok: false, error: refused };
     await whenConnected();
     return emitWithAck(socket, "client-send-message", { content: item.content, clientMessageId: item.clientMessageId }, 8000);
   },
