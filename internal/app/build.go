@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,7 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/ratelimit"
 	"github.com/chatgw/chatgw/internal/webhook"
+	"github.com/chatgw/chatgw/internal/webui"
 )
 
 // builder holds what New builds, one small step each; a step reads the
@@ -206,6 +208,7 @@ func (b *builder) gatewayEdge() {
 		Logger:                b.log.With("component", "gateway"),
 		Metrics:               b.metrics,
 		CORSOrigins:           b.cfg.CORSOrigins,
+		PublicOrigin:          publicOrigin(b.cfg.PublicURL),
 		MaxSocketsPerIdentity: b.cfg.MaxSocketsPerIdentity,
 		ConnectLimiter:        limiterOrNil(ratelimit.New(ratelimit.PerMinute(b.cfg.RateLimit.ConnectsPerMin))),
 		ClientIP:              b.clientIPs.FromRequest,
@@ -242,6 +245,12 @@ func (b *builder) servers() {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", b.gateway.Handler())
 	mux.Handle("/", b.api)
+	if b.cfg.WebUI {
+		ui := webui.New(webui.Config{CORSOrigins: b.cfg.CORSOrigins})
+		for _, route := range webui.Routes {
+			mux.Handle(route, ui)
+		}
+	}
 	tls := b.cfg.TLSEnabled()
 	b.http = newHTTPServer("HTTP_ADDR", b.cfg.HTTPAddr, &http.Server{
 		Handler:           mux,
@@ -267,4 +276,13 @@ func limiterOrNil(l *ratelimit.Limiter) chat.Limiter {
 		return nil
 	}
 	return l
+}
+
+// publicOrigin is the scheme://host[:port] of PUBLIC_URL.
+func publicOrigin(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
