@@ -1,7 +1,8 @@
 // Package webui serves chatgw's browser faces (contract §8) from files
 // embedded in the binary: the visitor widget's loader (/widget.js), the
-// widget's frame (/widget/), a demo page (/demo/) and the modules they share
-// (/assets/). No build step: the files are served as they are.
+// widget's frame (/widget/), a demo page (/demo/), the technician console
+// (/console/) and the modules they share (/assets/). No build step: the
+// files are served as they are.
 package webui
 
 import (
@@ -30,7 +31,7 @@ type Config struct {
 }
 
 // Routes are the patterns the Handler serves; mount each on the mux.
-var Routes = []string{"/widget.js", "/widget/", "/demo/", "/assets/"}
+var Routes = []string{"/widget.js", "/widget/", "/demo/", "/console/", "/assets/"}
 
 // Handler serves the embedded files.
 type Handler struct {
