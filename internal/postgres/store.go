@@ -109,8 +109,9 @@ func (s *Store) createConversation(ctx context.Context, q *dbsqlc.Queries, c cha
 	row, err := q.CreateConversation(ctx, dbsqlc.CreateConversationParams{
 		ID:               c.ID,
 		OwnerID:          nullString(c.OwnerID),
-		SessionTokenHash: c.SessionTokenHash,
-		Metadata:         nullJSON(c.Metadata),
+		SessionTokenHash:  c.SessionTokenHash,
+		Metadata:          nullJSON(c.Metadata),
+		SessionLastUsedAt: nullTime(c.SessionLastUsedAt),
 	})
 	if err != nil {
 		return chat.Conversation{}, mapErr("create conversation", err)
@@ -329,9 +330,16 @@ func mapErr(op string, err error) error {
 
 func toConversation(r dbsqlc.Conversation) chat.Conversation {
 	c := chat.Conversation{
-		ID:               r.ID,
-		SessionTokenHash: r.SessionTokenHash,
-		CreatedAt:        r.CreatedAt,
+		ID:                   r.ID,
+		SessionTokenHash:     r.SessionTokenHash,
+		PrevSessionTokenHash: r.PrevSessionTokenHash,
+		CreatedAt:            r.CreatedAt,
+	}
+	if r.SessionLastUsedAt != nil {
+		c.SessionLastUsedAt = *r.SessionLastUsedAt
+	}
+	if r.PrevSessionValidUntil != nil {
+		c.PrevSessionValidUntil = *r.PrevSessionValidUntil
 	}
 	if r.OwnerID != nil {
 		c.OwnerID = *r.OwnerID

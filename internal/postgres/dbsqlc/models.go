@@ -11,12 +11,15 @@ import (
 )
 
 type Conversation struct {
-	ID               uuid.UUID
-	OwnerID          *string
-	SessionTokenHash []byte
-	Metadata         []byte
-	LastSeq          int64
-	CreatedAt        time.Time
+	ID                    uuid.UUID
+	OwnerID               *string
+	SessionTokenHash      []byte
+	Metadata              []byte
+	LastSeq               int64
+	CreatedAt             time.Time
+	SessionLastUsedAt     *time.Time
+	PrevSessionTokenHash  []byte
+	PrevSessionValidUntil *time.Time
 }
 
 type Message struct {
@@ -28,4 +31,11 @@ type Message struct {
 	Content         string
 	ClientMessageID *string
 	CreatedAt       time.Time
+}
+
+type ReplyKey struct {
+	Generation int64
+	Kid        string
+	Secret     []byte
+	CreatedAt  time.Time
 }
