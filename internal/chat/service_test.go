@@ -22,6 +22,8 @@ type memStore struct {
 	// appendErr, when set, is what AppendMessage fails with (a conversation
 	// deleted between the authorization and the insert, a dead database).
 	appendErr error
+	// touches counts TouchSession calls.
+	touches int
 }
 
 func newMemStore() *memStore {
