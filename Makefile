@@ -18,7 +18,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 
 SQLC = $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: build bench run test js-deps generate check-generate sqlc-vet vet fuzz clean
+.PHONY: build bench run test js-deps generate check-generate sqlc-vet vet fuzz clean third-party check-third-party
 
 build:
 	$(GO) build -o bin/chatgw ./cmd/chatgw
@@ -43,16 +43,19 @@ run: build
 	$(DEV_ENV) ./bin/chatgw serve
 
 # The whole suite: Go tests (race detector on) including the end-to-end tests
-# that drive the official JavaScript client, and the tests of the patched
-# Socket.IO packages (a module of their own, which ./... does not reach),
-# also once without the race detector: it adds allocations of its own, so
-# their allocation counts are only checked there. The bench module's tests
-# build the product and drive it.
+# that drive the official JavaScript client, upstream's tests of every
+# patched Socket.IO module (modules of their own, which ./... does not
+# reach; third_party/README.md), and the bench module's tests (they build
+# the product and drive it). pkg/types runs once more without the race
+# detector: it adds allocations of its own, so the patches' allocation
+# counts are only checked there.
 test: js-deps
 	$(GO) test -race -count=1 ./...
 	cd bench && $(GO) test -race -count=1 ./...
-	cd third_party/socket.io && $(GO) test -race -count=1 ./pkg/types/
+	cd third_party/socket.io && $(GO) test -race -count=1 ./...
 	cd third_party/socket.io && $(GO) test -count=1 ./pkg/types/
+	cd third_party/socket.io-engine && $(GO) test -race -count=1 ./...
+	cd third_party/socket.io-server && $(GO) test -race -count=1 ./...
 
 js-deps: test/js/node_modules/.package-lock.json
 
@@ -66,6 +69,18 @@ vet:
 # top of the committed seeds (FUZZTIME=10m for a real hunt).
 fuzz:
 	FUZZTIME=$${FUZZTIME:-5s} ./scripts/fuzz-short.sh
+
+# The patched Socket.IO modules under third_party/: upstream at the version
+# go.mod pins, plus third_party/patches. SOCKETIO_VERSION=vX.Y.Z moves to
+# another release (then make test); see third_party/README.md.
+third-party:
+	SOCKETIO_VERSION='$(SOCKETIO_VERSION)' GO='$(GO)' ./scripts/third-party.sh
+
+# CI: the committed copies must be exactly what the script makes.
+check-third-party:
+	GO='$(GO)' ./scripts/third-party.sh
+	git diff --exit-code -- third_party
+	@test -z "$$(git status --porcelain -- third_party)" || { git status --porcelain -- third_party; echo "third_party/ differs from upstream + patches: run make third-party"; exit 1; }
 
 generate:
 	$(SQLC) generate

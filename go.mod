@@ -68,7 +68,8 @@ require (
 	resty.dev/v3 v3.0.0-rc.4 // indirect
 )
 
-// Patched copies of the Socket.IO library's modules; see each PATCHES.md.
+// Patched copies of the Socket.IO library's modules: upstream plus the
+// patches in third_party/patches, made by make third-party (third_party/README.md).
 replace (
 	github.com/zishang520/socket.io/servers/engine/v3 => ./third_party/socket.io-engine
 	github.com/zishang520/socket.io/servers/socket/v3 => ./third_party/socket.io-server

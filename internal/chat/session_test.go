@@ -1,7 +1,6 @@
 package chat_test
 
 import (
-	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -11,34 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/chat/chattest"
 )
-
-// memStore as a chat.SessionStore: it counts writes, which must stay rare.
-
-func (s *memStore) TouchSession(_ context.Context, id uuid.UUID, usedAt time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.conversations[id]
-	if usedAt.After(c.SessionLastUsedAt) {
-		c.SessionLastUsedAt = usedAt
-	}
-	s.conversations[id] = c
-	s.touches++
-	return nil
-}
-
-func (s *memStore) RotateSessionToken(_ context.Context, id uuid.UUID, oldHash, newHash []byte, prevValidUntil, usedAt time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.conversations[id]
-	if !ok || !bytes.Equal(c.SessionTokenHash, oldHash) {
-		return chat.ErrSessionInvalid
-	}
-	c.PrevSessionTokenHash, c.PrevSessionValidUntil = c.SessionTokenHash, prevValidUntil
-	c.SessionTokenHash, c.SessionLastUsedAt = newHash, usedAt
-	s.conversations[id] = c
-	return nil
-}
 
 type clock struct {
 	mu  sync.Mutex
@@ -57,9 +30,9 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func sessionService(t *testing.T, ttl time.Duration) (*chat.Service, *memStore, *clock) {
+func sessionService(t *testing.T, ttl time.Duration) (*chat.Service, *chattest.Store, *clock) {
 	t.Helper()
-	store, clk := newMemStore(), &clock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	store, clk := chattest.NewStore(), &clock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	return chat.NewService(chat.ServiceConfig{Sessions: store, SessionTokenTTL: ttl, Now: clk.Now}, store, nil), store, clk
 }
 
@@ -78,7 +51,7 @@ func TestSessionTokenExpiresWhenUnused(t *testing.T) {
 		_, err := svc.AuthenticateSession(ctx, cid, tok)
 		require.NoError(t, err)
 	}
-	require.Equal(t, 200, store.touches)
+	require.Equal(t, 200, store.Touches())
 
 	// Unused for just under the TTL: still good.
 	clk.Advance(99 * time.Hour)

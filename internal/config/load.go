@@ -1,8 +1,6 @@
 package config
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chatgw/chatgw/internal/auth"
 )
 
 // Defaults of the public contract.
@@ -29,6 +29,8 @@ const (
 	DefaultWebhookBackoffBase  = time.Second
 	DefaultWebhookBackoffMax   = time.Hour
 	DefaultReplyTokenTTL       = 24 * time.Hour
+	DefaultSessionTokenTTL     = 720 * time.Hour
+	DefaultJWKSRefresh         = 15 * time.Minute
 	DefaultMaxMessageLength    = 4000
 	DefaultMessagesPerSec      = 10
 	DefaultMessagesBurst       = 20
@@ -41,9 +43,8 @@ const (
 	DefaultSendBatchWait       = 0
 )
 
-// ReplyTokenKeyLabel is the message HMAC'd to derive ReplyTokenSecret from
-// JWT_SECRET or the webhook secret when REPLY_TOKEN_SECRET is unset.
-const ReplyTokenKeyLabel = "chatgw reply token v1"
+// MinReplyTokenSecretBytes is the least length of REPLY_TOKEN_SECRET.
+const MinReplyTokenSecretBytes = 32
 
 // webhookSecretPrefix starts a Standard Webhooks secret.
 const webhookSecretPrefix = "whsec_"
@@ -220,14 +221,15 @@ func Load(getenv func(string) string) (Config, error) {
 	loadWebhook(l, &c.Webhook)
 
 	c.ReplyTokenTTL = l.positiveDuration("REPLY_TOKEN_TTL", DefaultReplyTokenTTL)
-	switch {
-	case getenv("REPLY_TOKEN_SECRET") != "":
-		c.ReplyTokenSecret = []byte(getenv("REPLY_TOKEN_SECRET"))
-	case len(c.JWT.Secret) > 0:
-		c.ReplyTokenSecret = deriveReplyKey(c.JWT.Secret)
-	case len(c.Webhook.SecretKey) > 0:
-		c.ReplyTokenSecret = deriveReplyKey(c.Webhook.SecretKey)
+	// Never derived from another secret: whoever holds that one (n8n holds
+	// N8N_WEBHOOK_SECRET) could forge reply tokens.
+	if s := getenv("REPLY_TOKEN_SECRET"); s != "" {
+		if len(s) < MinReplyTokenSecretBytes {
+			l.fail(errf("REPLY_TOKEN_SECRET", "must be at least %d bytes, got %d (value not shown)", MinReplyTokenSecretBytes, len(s)))
+		}
+		c.ReplyTokenSecret = []byte(s)
 	}
+	c.SessionTokenTTL = l.nonNegativeDuration("SESSION_TOKEN_TTL", DefaultSessionTokenTTL)
 
 	c.CORSOrigins = parseCORS(l)
 	c.MaxMessageLength = l.positiveInt("MAX_MESSAGE_LENGTH", DefaultMaxMessageLength)
@@ -281,12 +283,6 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-func deriveReplyKey(key []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(ReplyTokenKeyLabel))
-	return m.Sum(nil)
-}
-
 func parsePublicURL(l *loader) string {
 	v := l.str("PUBLIC_URL", DefaultPublicURL)
 	u, err := url.Parse(v)
@@ -301,6 +297,13 @@ func loadJWT(l *loader, j *JWTConfig) {
 	if s := l.getenv("JWT_SECRET"); s != "" {
 		j.Secret = []byte(s)
 	}
+	j.JWKSURL = l.str("JWT_JWKS_URL", "")
+	if j.JWKSURL != "" {
+		if err := auth.CheckJWKSURL(j.JWKSURL); err != nil {
+			l.fail(errf("JWT_JWKS_URL", "%v, got %q", err, redactURL(j.JWKSURL)))
+		}
+	}
+	j.JWKSRefresh = l.positiveDuration("JWT_JWKS_REFRESH", DefaultJWKSRefresh)
 	j.PublicKeyFile = l.str("JWT_PUBLIC_KEY_FILE", "")
 	if j.PublicKeyFile != "" {
 		pem, err := os.ReadFile(j.PublicKeyFile)
@@ -312,8 +315,8 @@ func loadJWT(l *loader, j *JWTConfig) {
 		default:
 			j.PublicKeyPEM = pem
 		}
-	} else if len(j.Secret) == 0 {
-		l.fail(errf("JWT_SECRET", "is required unless JWT_PUBLIC_KEY_FILE is set"))
+	} else if len(j.Secret) == 0 && j.JWKSURL == "" {
+		l.fail(errf("JWT_SECRET", "is required unless JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL is set"))
 	}
 	j.Issuer = l.str("JWT_ISSUER", "")
 	j.Audience = l.str("JWT_AUDIENCE", "")

@@ -107,6 +107,12 @@ type Worker struct {
 	river.WorkerDefaults[DeliveryArgs]
 	cfg    Config
 	signer *Signer // nil: unsigned
+	// retryAfter hands a receiver's Retry-After from Work to NextRetry. A
+	// Retry-After is honoured as the delay of a normal failed attempt (not
+	// with river.JobSnooze, which would not count the attempt and so would
+	// let a receiver answering 429 forever keep a delivery alive past
+	// WEBHOOK_MAX_ATTEMPTS).
+	retryAfter retryAfters
 }
 
 var _ river.Worker[DeliveryArgs] = (*Worker)(nil)
@@ -147,9 +153,10 @@ func (w *Worker) Timeout(*river.Job[DeliveryArgs]) time.Duration { return w.cfg.
 // NextRetry implements river.Worker: the receiver's Retry-After when it
 // sent one with 429 or 503 (bounded by the backoff's range), else the
 // exponential backoff. Either way the attempt counts toward
-// WEBHOOK_MAX_ATTEMPTS.
+// WEBHOOK_MAX_ATTEMPTS. The Retry-After is found by job id and attempt, so
+// job may be another value than the one Work got.
 func (w *Worker) NextRetry(job *river.Job[DeliveryArgs]) time.Time {
-	if ra := job.Args.retryAfter; ra > 0 {
+	if ra, ok := w.retryAfter.take(job.ID, job.Attempt); ok && ra > 0 {
 		return w.cfg.Now().Add(w.cfg.Backoff.Clamp(ra))
 	}
 	return w.cfg.Now().Add(w.cfg.Backoff.Delay(job.Attempt))
@@ -231,8 +238,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		log().Warn("webhook: receiver answered 410 Gone; delivery cancelled")
 		return river.JobCancel(fmt.Errorf("receiver answered %s", resp.Status))
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), w.cfg.Now()); ok {
-			job.Args.retryAfter = d
+		// River asks NextRetry only when another attempt follows.
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), w.cfg.Now()); ok && job.Attempt < job.MaxAttempts {
+			w.retryAfter.put(job.ID, job.Attempt, d)
 		}
 	}
 	w.count(w.failureResult(job))

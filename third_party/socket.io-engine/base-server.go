@@ -350,7 +350,7 @@ func (bs *baseServer) Handshake(transportName string, ctx *types.HttpContext) (*
 
 		// Read now, not in the listener: the listener lives as long as the
 		// transport and would keep the whole upgrade request alive with
-		// it. (chatgw patch, see PATCHES.md.)
+		// it. (chatgw patch, see third_party/README.md.)
 		initial := !ctx.Query().Has("sid")
 		_ = transport.On("headers", func(args ...any) {
 			headers, req := slices.TryGetAny[*types.ParameterBag](args, 0), slices.TryGetAny[*types.HttpContext](args, 1)

@@ -5,7 +5,7 @@ import "time"
 // heartbeatTimer is a socket's ping interval or ping timeout timer. It is a
 // time.AfterFunc where upstream uses utils.Timer, which parks a goroutine
 // for every pending timer: for the ping timers that is one goroutine, and
-// its stack, for every idle socket. (chatgw patch, see PATCHES.md.)
+// its stack, for every idle socket. (chatgw patch, see third_party/README.md.)
 type heartbeatTimer struct {
 	timer *time.Timer
 	sleep time.Duration

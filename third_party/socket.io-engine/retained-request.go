@@ -1,21 +1,34 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
 // retainedRequest is what a WebSocket's socket keeps of its upgrade request
-// for its whole life, for Request(): method, URL, headers, host, remote
-// address, request URI and TLS state, which is what the handshakes of its
-// namespaces and the application read. Upstream kept the request context
-// itself, and with it net/http's request, its context chain and the
-// context's own state, long after the upgrade was done with them. (chatgw
-// patch, see PATCHES.md.)
+// once the socket's initialization is done, for Request(): method, URL,
+// headers, host, remote address, request URI and TLS state, which is what
+// the handshakes of its namespaces and the application read. Upstream keeps
+// the request context itself, and with it net/http's request, its context
+// chain and the context's own state, long after the upgrade is done with
+// them. (chatgw patch, see third_party/README.md.)
+//
+// Until then Request() is the request context itself: initialization reads
+// and replaces its readiness callback, and watches it end. The copy is a
+// context that has ended, as the original does when the upgrade handler
+// returns, which it is about to: Done() is closed and Context() is done,
+// with the original's error if it had one.
 func retainedRequest(ctx *types.HttpContext) *types.HttpContext {
 	r := ctx.Request()
-	kept := &http.Request{
+	ended := requestCanceled
+	if errors.Is(ctx.Context().Err(), context.DeadlineExceeded) {
+		ended = requestExpired
+	}
+	kept := (&http.Request{
 		Method:     r.Method,
 		URL:        r.URL,
 		Proto:      r.Proto,
@@ -26,8 +39,23 @@ func retainedRequest(ctx *types.HttpContext) *types.HttpContext {
 		RemoteAddr: r.RemoteAddr,
 		RequestURI: r.RequestURI,
 		TLS:        r.TLS,
-	}
-	return types.NewHttpContext(hijackedResponse{}, kept)
+	}).WithContext(ended)
+	c := types.NewHttpContext(hijackedResponse{}, kept)
+	// Its context has ended, so it finishes at once, on a goroutine of its
+	// own; wait for that, so Done() is closed when Request() returns it.
+	<-c.Done()
+	return c
+}
+
+// The ended contexts retained requests share.
+var requestCanceled, requestExpired = endedContexts()
+
+func endedContexts() (canceled, expired context.Context) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel = context.WithDeadline(context.Background(), time.Unix(0, 0))
+	cancel()
+	return canceled, expired
 }
 
 // hijackedResponse is the ResponseWriter of a request whose connection was

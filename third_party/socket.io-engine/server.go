@@ -29,7 +29,7 @@ const (
 )
 
 // wsWriteBufferPool lends WebSocket write buffers to connections while they
-// write. (chatgw patch, see PATCHES.md.)
+// write. (chatgw patch, see third_party/README.md.)
 var wsWriteBufferPool = &sync.Pool{}
 
 type server struct {

@@ -40,7 +40,10 @@ type socket struct {
 	// A reference to the first HTTP request of the session
 	//
 	// TODO for the next major release: remove it
-	request *types.HttpContext
+	//
+	// chatgw patch: atomic, because a WebSocket's is swapped for a trimmed
+	// copy once its initialization is done (retained-request.go).
+	request atomic.Pointer[types.HttpContext]
 	// The IP address of the client.
 	remoteAddress string
 
@@ -86,7 +89,7 @@ func (s *socket) RemoteAddress() string {
 }
 
 func (s *socket) Request() *types.HttpContext {
-	return s.request
+	return s.request.Load()
 }
 
 func (s *socket) Transport() transports.Transport {
@@ -137,10 +140,7 @@ func NewSocket(id string, server BaseServer, transport transports.Transport, ctx
 func (s *socket) Construct(id string, server BaseServer, transport transports.Transport, ctx *types.HttpContext, protocol int) {
 	s.id = id
 	s.server = server
-	s.request = ctx
-	if ctx.Websocket != nil && ctx.Websocket.Conn != nil {
-		s.request = retainedRequest(ctx) // chatgw patch, see PATCHES.md
-	}
+	s.request.Store(ctx)
 	s.protocol = protocol
 
 	// Cache IP since it might not be in the req later
@@ -156,7 +156,16 @@ func (s *socket) Construct(id string, server BaseServer, transport transports.Tr
 	opened := s.onOpen()
 	if ctx.TransportReadPermission() != nil {
 		// Managed streams start heartbeat when their initialization completes.
-		ctx.SetTransportReady(s.startHeartbeat)
+		ready := s.startHeartbeat
+		if ctx.Websocket != nil && ctx.Websocket.Conn != nil {
+			// chatgw patch: and a WebSocket's socket lets go of its upgrade
+			// request then (retained-request.go).
+			ready = func() {
+				s.request.Store(retainedRequest(ctx))
+				s.startHeartbeat()
+			}
+		}
+		ctx.SetTransportReady(ready)
 	} else if opened {
 		s.startHeartbeat()
 	}

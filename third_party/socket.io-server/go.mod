@@ -27,9 +27,6 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 )
 
-replace (
-	github.com/zishang520/socket.io/parsers/engine/v3 => ../../parsers/engine
-	github.com/zishang520/socket.io/parsers/socket/v3 => ../../parsers/socket
-	github.com/zishang520/socket.io/servers/engine/v3 => ../../servers/engine
-	github.com/zishang520/socket.io/v3 => ../../
-)
+replace github.com/zishang520/socket.io/v3 => ../socket.io
+
+replace github.com/zishang520/socket.io/servers/engine/v3 => ../socket.io-engine

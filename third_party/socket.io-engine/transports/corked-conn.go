@@ -10,7 +10,7 @@ import (
 // CorkedConn is a hijacked connection whose writes can be held back and
 // sent as one: a WebSocket transport corks it while it writes a batch of
 // frames, so a batch costs one write(2) instead of one per frame.
-// (chatgw patch, see PATCHES.md.)
+// (chatgw patch, see third_party/README.md.)
 //
 // Every write goes through mu, so frames written while corked (gorilla's
 // control frames included, from any goroutine) leave in the order they

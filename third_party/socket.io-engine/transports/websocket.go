@@ -29,7 +29,7 @@ type websocket struct {
 	// Sends that arrive before the queued write has started join it, and
 	// the frames of one write leave in one write(2) (corked). The Socket.IO
 	// server writes a reply event and an ack, for instance, one right
-	// after the other. (chatgw patch, see PATCHES.md.)
+	// after the other. (chatgw patch, see third_party/README.md.)
 	pendingMu sync.Mutex
 	pending   [][]*packet.Packet
 	corked    *CorkedConn // nil when the connection was not hijacked as one
@@ -150,7 +150,7 @@ func (w *websocket) onMessage(data types.BufferInterface) {
 	// application's handlers) grows a stack to 8 KiB and more, and a parked
 	// reader would keep that for good. Packets are still handled one at a
 	// time and in order, and the next read waits, as before. (chatgw patch,
-	// see PATCHES.md.)
+	// see third_party/README.md.)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -1,6 +1,6 @@
 package types
 
-// Tests of the chatgw patch to Buffer.ReadFrom (PATCHES.md).
+// Tests of the chatgw patch to Buffer.ReadFrom (third_party/README.md).
 
 import (
 	"bytes"

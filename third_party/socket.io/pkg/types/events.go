@@ -68,7 +68,7 @@ type (
 	// a sync.Map-like Map of per-event locked Slices: several maps and locks
 	// per emitter, and a socket has half a dozen emitters, which made it
 	// the largest part of an idle connection's memory. (chatgw patch, see
-	// PATCHES.md.)
+	// third_party/README.md.)
 	emmiter struct {
 		mu     sync.RWMutex
 		events []emitterEvent
