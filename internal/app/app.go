@@ -4,7 +4,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +48,9 @@ type App struct {
 	pprof   *http.Server // PPROF_ADDR; nil when off
 	pprofLn net.Listener
 	gateway *gateway.Gateway
+	// jwks is the identity provider's key set; nil without JWT_JWKS_URL.
+	jwks    *auth.JWKS
+	replies *auth.ReplyTokens
 	metrics *metrics.Metrics
 	server  *http.Server
 	ln      net.Listener
@@ -78,17 +80,37 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	}
 
 	m := metrics.New(reg)
-	users, err := auth.NewVerifier(verifierConfig(cfg))
+	var jwks *auth.JWKS
+	if cfg.JWT.JWKSURL != "" {
+		jwks, err = auth.NewJWKS(auth.JWKSConfig{
+			URL:     cfg.JWT.JWKSURL,
+			Refresh: cfg.JWT.JWKSRefresh,
+			Logger:  log.With("component", "jwks"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("JWT_JWKS_URL: %w", err)
+		}
+	}
+	users, err := auth.NewVerifier(verifierConfig(cfg, jwks))
 	if err != nil {
 		return nil, fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
 	}
-	replyKey := cfg.ReplyTokenSecret
-	if replyKey == nil {
-		replyKey = make([]byte, 32)
-		_, _ = rand.Read(replyKey)
-		log.Warn("no key for reply tokens (set REPLY_TOKEN_SECRET, JWT_SECRET or N8N_WEBHOOK_SECRET): using a random one, so reply tokens die with this process")
+	// Reply tokens: REPLY_TOKEN_SECRET, else the keys every node shares in
+	// PostgreSQL (the first start makes one).
+	replyTokens, err := auth.NewReplyTokens(auth.ReplyTokensConfig{
+		Secret: cfg.ReplyTokenSecret,
+		Store:  replyKeyStore{postgres.NewReplyKeys(pool)},
+		TTL:    cfg.ReplyTokenTTL,
+		Logger: log.With("component", "reply-tokens"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("REPLY_TOKEN_SECRET: %w", err)
 	}
-	replyTokens := auth.NewReplyTokens(replyKey, cfg.ReplyTokenTTL)
+	if len(cfg.ReplyTokenSecret) == 0 {
+		if err := replyTokens.Start(ctx); err != nil {
+			return nil, err
+		}
+	}
 
 	riverCfg := &river.Config{
 		Logger:      log.With("component", "river"),
@@ -136,7 +158,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		storeCfg.Batch = &postgres.BatchConfig{MaxBatch: cfg.SendBatchMax, MaxWait: cfg.SendBatchWait}
 	}
 	store := postgres.NewStore(pool, storeCfg)
-	svcCfg := chat.ServiceConfig{MaxMessageLength: cfg.MaxMessageLength}
+	svcCfg := chat.ServiceConfig{
+		MaxMessageLength: cfg.MaxMessageLength,
+		Sessions:         store,
+		SessionTokenTTL:  cfg.SessionTokenTTL,
+	}
+	if cfg.SessionTokenTTL == 0 {
+		svcCfg.SessionTokenTTL = -1 // SESSION_TOKEN_TTL=0: never expires
+	}
 	svcCfg.SendLimiter = limiterOrNil(ratelimit.New(ratelimit.Config{Rate: cfg.RateLimit.MessagesPerSec, Burst: cfg.RateLimit.MessagesBurst}))
 	svc := chat.NewService(svcCfg, store, nil)
 
@@ -165,7 +194,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		Service:     svc,
 		Users:       users,
 		ReplyTokens: replyTokens,
-		Ready:       func(ctx context.Context) error { return postgres.CheckMigrations(ctx, pool) },
+		Ready:       readiness(pool, jwks),
 		Metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Logger:      log.With("component", "http"),
 		Counters:    m,
@@ -187,6 +216,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		riverWorks: depth != nil,
 		depth:      depth,
 		gateway:    gw,
+		jwks:       jwks,
+		replies:    replyTokens,
 		metrics:    m,
 		store:      store,
 		pprof:      pprofServer(cfg),
@@ -214,6 +245,9 @@ func limiterOrNil(l *ratelimit.Limiter) chat.Limiter {
 	}
 	return l
 }
+
+// ReplyTokens issues and verifies the reply tokens of this gateway.
+func (a *App) ReplyTokens() *auth.ReplyTokens { return a.replies }
 
 // Gateway is the Socket.IO gateway (tests read its Stats).
 func (a *App) Gateway() *gateway.Gateway { return a.gateway }
@@ -250,8 +284,39 @@ func webhookConfig(cfg config.Config, messages webhook.MessageLoader, replyToken
 	}
 }
 
-func verifierConfig(cfg config.Config) auth.VerifierConfig {
+// readiness is /readyz: the database answers with the migrations applied
+// and, with JWT_JWKS_URL, the provider's keys have been fetched once.
+func readiness(pool *pgxpool.Pool, jwks *auth.JWKS) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if jwks != nil && !jwks.Ready() {
+			return auth.ErrKeysNotLoaded
+		}
+		return postgres.CheckMigrations(ctx, pool)
+	}
+}
+
+// replyKeyStore adapts the reply_keys table to auth.ReplyKeyStore.
+type replyKeyStore struct{ keys *postgres.ReplyKeys }
+
+func (r replyKeyStore) EnsureReplyKey(ctx context.Context, first auth.ReplyKey) error {
+	return r.keys.EnsureFirst(ctx, first.ID, first.Secret)
+}
+
+func (r replyKeyStore) ReplyKeys(ctx context.Context) ([]auth.ReplyKey, error) {
+	stored, err := r.keys.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]auth.ReplyKey, len(stored))
+	for i, k := range stored {
+		out[i] = auth.ReplyKey{ID: k.KID, Secret: k.Secret}
+	}
+	return out, nil
+}
+
+func verifierConfig(cfg config.Config, jwks *auth.JWKS) auth.VerifierConfig {
 	return auth.VerifierConfig{
+		JWKS:         jwks,
 		Secret:       cfg.JWT.Secret,
 		PublicKeyPEM: cfg.JWT.PublicKeyPEM,
 		Issuer:       cfg.JWT.Issuer,
@@ -268,6 +333,13 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
 	a.ln = ln
+	if a.jwks != nil {
+		// Returns at once; /readyz says 503 until the keys are in.
+		if err := a.jwks.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	if a.pprof != nil {
 		pln, err := net.Listen("tcp", a.cfg.PprofAddr)
 		if err != nil {
@@ -350,6 +422,11 @@ func (a *App) stop(ctx context.Context) error {
 	}
 	if a.pprof != nil {
 		_ = a.pprof.Close()
+	}
+	if a.jwks != nil {
+		if err := a.jwks.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("jwks stop: %w", err))
+		}
 	}
 	if a.riverWorks {
 		a.depth.Stop()

@@ -107,8 +107,8 @@ func (s *Store) CreateConversationTx(ctx context.Context, tx pgx.Tx, c chat.Conv
 
 func (s *Store) createConversation(ctx context.Context, q *dbsqlc.Queries, c chat.Conversation) (chat.Conversation, error) {
 	row, err := q.CreateConversation(ctx, dbsqlc.CreateConversationParams{
-		ID:               c.ID,
-		OwnerID:          nullString(c.OwnerID),
+		ID:                c.ID,
+		OwnerID:           nullString(c.OwnerID),
 		SessionTokenHash:  c.SessionTokenHash,
 		Metadata:          nullJSON(c.Metadata),
 		SessionLastUsedAt: nullTime(c.SessionLastUsedAt),
