@@ -36,6 +36,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(rest, getenv, stdout, stderr)
 	case "webhooks":
 		return webhooks(ctx, rest, getenv, stdout, stderr)
+	case "reply-keys":
+		return replyKeys(ctx, rest, getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -54,6 +56,7 @@ commands:
                         print a JWT signed with JWT_SECRET (development and tests)
   webhooks list [--state discarded|retryable|available|completed] [--limit N]
   webhooks retry JOB_ID... | --discarded
+  reply-keys rotate     add a new reply-token signing key (older tokens stay valid until they expire)
 
 Configuration comes from the environment; see docs/configuration.md.
 `
