@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/config"
@@ -16,15 +15,15 @@ import (
 // within auth.DefaultReplyKeyCache and accepts it at once (a node reloads
 // the keys on a kid it does not know); tokens signed with older keys keep
 // working until they expire. It reads DATABASE_URL only.
-func replyKeys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func replyKeys(ctx context.Context, p proc, args []string) error {
 	if len(args) != 1 || args[0] != "rotate" {
 		return errors.New("reply-keys: want the subcommand rotate")
 	}
-	dbURL := getenv("DATABASE_URL")
-	if dbURL == "" {
-		dbURL = config.DefaultDatabaseURL
+	db, err := config.LoadDatabase(p.getenv)
+	if err != nil {
+		return err
 	}
-	pool, err := postgres.NewPool(ctx, dbURL)
+	pool, err := postgres.NewPool(ctx, db.URL)
 	if err != nil {
 		return err
 	}
@@ -34,9 +33,9 @@ func replyKeys(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("reply-keys rotate: %w", err)
 	}
-	fmt.Fprintf(stdout, "reply-token key %s (generation %d) added; nodes sign with it within %s\n", key.ID, gen, auth.DefaultReplyKeyCache)
-	if getenv("REPLY_TOKEN_SECRET") != "" {
-		fmt.Fprintln(stdout, "note: REPLY_TOKEN_SECRET is set here; gateways that have it set sign with it and ignore the keys in PostgreSQL")
+	fmt.Fprintf(p.stdout, "reply-token key %s (generation %d) added; nodes sign with it within %s\n", key.ID, gen, auth.DefaultReplyKeyCache)
+	if p.getenv("REPLY_TOKEN_SECRET") != "" {
+		fmt.Fprintln(p.stdout, "note: REPLY_TOKEN_SECRET is set here; gateways that have it set sign with it and ignore the keys in PostgreSQL")
 	}
 	return nil
 }
