@@ -129,9 +129,10 @@ func (b *builder) auth(ctx context.Context) error {
 		return fmt.Errorf("REPLY_TOKEN_SECRET: %w", err)
 	}
 	if len(b.cfg.ReplyTokenSecret) == 0 {
-		// Deliveries need a key from the first message on.
+		// Read (or make) the keys now; with MIGRATE_ON_START=false the
+		// table may not exist yet, and the first delivery tries again.
 		if err := replies.Start(ctx); err != nil {
-			return err
+			b.log.Warn("reply-token keys not loaded yet; retried at first use", "error", err)
 		}
 	}
 	b.replyTokens = replies

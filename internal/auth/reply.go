@@ -176,13 +176,11 @@ func SecretKeyID(secret []byte) string {
 }
 
 // Start reads the keys from the store, first making one when there is
-// none. Without a store it does nothing.
+// none. Without a store it does nothing. When it fails (the database not
+// migrated yet), the first Issue or Verify tries again.
 func (r *ReplyTokens) Start(ctx context.Context) error {
 	if r.cfg.Store == nil {
 		return nil
-	}
-	if err := r.cfg.Store.EnsureReplyKey(ctx, NewReplyKey()); err != nil {
-		return fmt.Errorf("auth: make the first reply-token key: %w", err)
 	}
 	r.reload.Lock()
 	defer r.reload.Unlock()
@@ -192,8 +190,14 @@ func (r *ReplyTokens) Start(ctx context.Context) error {
 // Stop does nothing; it completes the Start/Stop shape.
 func (r *ReplyTokens) Stop(context.Context) error { return nil }
 
-// load reads the keys; the caller holds r.reload.
+// load reads the keys, making the first one when none has been read yet;
+// the caller holds r.reload.
 func (r *ReplyTokens) load(ctx context.Context) error {
+	if r.keys.Load() == nil {
+		if err := r.cfg.Store.EnsureReplyKey(ctx, NewReplyKey()); err != nil {
+			return fmt.Errorf("auth: make the first reply-token key: %w", err)
+		}
+	}
 	keys, err := r.cfg.Store.ReplyKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("auth: read reply-token keys: %w", err)
