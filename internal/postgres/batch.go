@@ -14,7 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/chatgw/chatgw/internal/chat"
-	"github.com/chatgw/chatgw/internal/postgres/dbsqlc"
+	"github.com/chatgw/chatgw/internal/postgres/internal/dbsqlc"
 )
 
 // Group commit defaults.

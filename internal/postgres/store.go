@@ -15,7 +15,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatgw/chatgw/internal/chat"
-	"github.com/chatgw/chatgw/internal/postgres/dbsqlc"
+	"github.com/chatgw/chatgw/internal/postgres/internal/dbsqlc"
 )
 
 // JobInserter inserts River jobs inside a caller's transaction.
