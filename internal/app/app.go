@@ -44,8 +44,8 @@ type App struct {
 	riverWorks bool
 	// depth keeps chatgw_webhook_queue_depth current while River works.
 	depth *webhook.DepthReporter
-	// store batches sends (group commit) when SEND_BATCH_MAX > 1.
-	store   *postgres.Store
+	// sends batches sends (group commit) when SEND_BATCH_MAX > 1.
+	sends   *postgres.GroupCommitter
 	pprof   *http.Server // PPROF_ADDR; nil when off
 	pprofLn net.Listener
 	gateway *gateway.Gateway
@@ -132,13 +132,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	if cfg.Webhook.URL != "" && cfg.Webhook.Secret == "" {
 		log.Warn("N8N_WEBHOOK_SECRET is not set: webhook deliveries are unsigned")
 	}
-	if cfg.SendBatchMax > 1 {
-		storeCfg.Batch = &postgres.BatchConfig{MaxBatch: cfg.SendBatchMax, MaxWait: cfg.SendBatchWait}
-	}
-	store := postgres.NewStore(pool, storeCfg)
+	sends := postgres.NewGroupCommitter(postgres.NewStore(pool, storeCfg),
+		postgres.GroupCommitConfig{MaxBatch: cfg.SendBatchMax, MaxWait: cfg.SendBatchWait})
 	svcCfg := chat.ServiceConfig{MaxMessageLength: cfg.MaxMessageLength}
 	svcCfg.SendLimiter = limiterOrNil(ratelimit.New(ratelimit.Config{Rate: cfg.RateLimit.MessagesPerSec, Burst: cfg.RateLimit.MessagesBurst}))
-	svc := chat.NewService(svcCfg, store, nil)
+	svc := chat.NewService(svcCfg, sends, nil)
 
 	// A zero rate disables a limit: ratelimit.New returns nil, which allows all.
 	clientIPs := clientip.New(cfg.TrustedProxies)
@@ -188,7 +186,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		depth:      depth,
 		gateway:    gw,
 		metrics:    m,
-		store:      store,
+		sends:      sends,
 		pprof:      pprofServer(cfg),
 		server: &http.Server{
 			Handler:           mux,
@@ -285,6 +283,10 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		a.depth.Start(ctx)
 	}
+	if err := a.sends.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	go func() {
 		var err error
 		if a.cfg.TLSEnabled() {
@@ -311,9 +313,6 @@ func (a *App) PprofAddr() string {
 	}
 	return a.pprofLn.Addr().String()
 }
-
-// Store returns the app's message store (benchmarks read its batch stats).
-func (a *App) Store() *postgres.Store { return a.store }
 
 // Addr is the address Start listens on (useful with port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }
@@ -345,7 +344,7 @@ func (a *App) stop(ctx context.Context) error {
 	}
 	// Sends still queued for group commit are committed (their events have
 	// finished, so nothing new arrives).
-	if err := a.store.Close(ctx); err != nil {
+	if err := a.sends.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if a.pprof != nil {
