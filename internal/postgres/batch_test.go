@@ -381,6 +381,7 @@ func TestGroupCommitStopCommitsWhatIsQueued(t *testing.T) {
 	// Hold x's row lock so the only committer is stuck on a batch.
 	hold, err := pool.Begin(ctx)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = hold.Rollback(context.Background()) }) // before the pool closes
 	_, err = hold.Exec(ctx, "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", x.ID)
 	require.NoError(t, err)
 	const queued = 10
@@ -410,7 +411,12 @@ func TestGroupCommitStopCommitsWhatIsQueued(t *testing.T) {
 	require.NoError(t, hold.Rollback(ctx))
 	require.NoError(t, <-stopped)
 	for range queued + 1 {
-		require.NoError(t, <-sent)
+		select {
+		case err := <-sent:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a queued send was never answered")
+		}
 	}
 	require.Equal(t, uint64(queued+1), g.Stats().Messages, "all went through the committer")
 	requireGapless(t, g, pool, y.ID, queued)
