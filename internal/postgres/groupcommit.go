@@ -15,9 +15,9 @@ import (
 
 // Group commit defaults.
 const (
-	DefaultBatchMax        = 64
-	DefaultBatchCommitters = 2
-	DefaultBatchTimeout    = 30 * time.Second
+	defaultBatchMax        = 64
+	defaultBatchCommitters = 2
+	defaultBatchTimeout    = 30 * time.Second
 )
 
 // GroupCommitConfig configures a GroupCommitter. Zero values mean the
@@ -42,16 +42,16 @@ type GroupCommitConfig struct {
 
 func (c GroupCommitConfig) withDefaults() GroupCommitConfig {
 	if c.MaxBatch <= 0 {
-		c.MaxBatch = DefaultBatchMax
+		c.MaxBatch = defaultBatchMax
 	}
 	if c.MaxWait < 0 {
 		c.MaxWait = 0
 	}
 	if c.Committers <= 0 {
-		c.Committers = DefaultBatchCommitters
+		c.Committers = defaultBatchCommitters
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = DefaultBatchTimeout
+		c.Timeout = defaultBatchTimeout
 	}
 	return c
 }
