@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,7 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/ratelimit"
 	"github.com/chatgw/chatgw/internal/webhook"
+	"github.com/chatgw/chatgw/internal/webui"
 )
 
 // builder holds what New builds, one small step each; a step reads the
@@ -43,7 +45,7 @@ type builder struct {
 	jwks        *auth.JWKS // nil without JWT_JWKS_URL
 	replyTokens *auth.ReplyTokens
 	delivery    delivery
-	store       *postgres.Store
+	sends       *postgres.GroupCommitter // the store, with group commit
 	service     *chat.Service
 	clientIPs   *clientip.Resolver
 	gateway     *gateway.Gateway
@@ -229,23 +231,24 @@ func (b *builder) webhookDelivery() error {
 // messageService builds the store (with group commit, and a delivery job
 // inserted with each message when webhooks are on) and the chat service.
 func (b *builder) messageService() {
-	storeCfg := postgres.StoreConfig{
-		// SEND_BATCH_MAX=1 turns group commit off; 0 is the store's default.
-		Batch: &postgres.BatchConfig{MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait},
-	}
+	storeCfg := postgres.StoreConfig{}
 	if b.delivery.works {
 		storeCfg.Deliveries = b.delivery.river
 		storeCfg.DeliveryArgs = webhook.NewDeliveryArgs
 		storeCfg.Committed = b.delivery.recent.Hold
 	}
-	b.store = postgres.NewStore(b.pool, storeCfg)
+	// SEND_BATCH_MAX=1 turns group commit off; 0 is the committer's default.
+	store := postgres.NewStore(b.pool, storeCfg)
+	b.sends = postgres.NewGroupCommitter(store, postgres.GroupCommitConfig{
+		MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait,
+	})
 	rl := b.cfg.RateLimit
 	b.service = chat.NewService(chat.ServiceConfig{
 		MaxMessageLength: b.cfg.MaxMessageLength,
 		SendLimiter:      limiterOrNil(ratelimit.New(ratelimit.Config{Rate: rl.MessagesPerSec, Burst: rl.MessagesBurst})),
-		Sessions:         b.store,
+		Sessions:         store,
 		SessionTokenTTL:  sessionTTL(b.cfg.SessionTokenTTL),
-	}, b.store, nil)
+	}, b.sends, nil)
 	b.clientIPs = clientip.New(b.cfg.TrustedProxies)
 }
 
@@ -258,6 +261,7 @@ func (b *builder) gatewayEdge() {
 		Logger:                b.log.With("component", "gateway"),
 		Metrics:               b.metrics,
 		CORSOrigins:           b.cfg.CORSOrigins,
+		PublicOrigin:          publicOrigin(b.cfg.PublicURL),
 		MaxSocketsPerIdentity: b.cfg.MaxSocketsPerIdentity,
 		ConnectLimiter:        limiterOrNil(ratelimit.New(ratelimit.PerMinute(b.cfg.RateLimit.ConnectsPerMin))),
 		ClientIP:              b.clientIPs.FromRequest,
@@ -293,6 +297,12 @@ func (b *builder) servers() {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", b.gateway.Handler())
 	mux.Handle("/", b.api)
+	if b.cfg.WebUI {
+		ui := webui.New(webui.Config{CORSOrigins: b.cfg.CORSOrigins})
+		for _, route := range webui.Routes {
+			mux.Handle(route, ui)
+		}
+	}
 	tls := b.cfg.TLSEnabled()
 	b.http = newHTTPServer("HTTP_ADDR", b.cfg.HTTPAddr, &http.Server{
 		Handler:           mux,
@@ -327,4 +337,13 @@ func limiterOrNil(l *ratelimit.Limiter) chat.Limiter {
 		return nil
 	}
 	return l
+}
+
+// publicOrigin is the scheme://host[:port] of PUBLIC_URL.
+func publicOrigin(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

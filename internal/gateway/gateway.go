@@ -37,6 +37,10 @@ type Config struct {
 	// CORSOrigins are the origins allowed to connect from a browser; ["*"]
 	// allows any; empty allows the same origin only.
 	CORSOrigins []string
+	// PublicOrigin is PUBLIC_URL's origin (scheme://host[:port]): like the
+	// request's own host, it is always allowed (behind a proxy the Host a
+	// request arrives with may differ from the public one).
+	PublicOrigin string
 	// EventTimeout bounds the work of one client event. Default 10s.
 	EventTimeout time.Duration
 	// PingInterval and PingTimeout tune Engine.IO's heartbeat. Defaults 25s, 20s.
@@ -171,7 +175,7 @@ func New(cfg Config) *Gateway {
 	_ = g.io.On("connection", func(args ...any) {
 		g.onConnection(args[0].(*socket.Socket))
 	})
-	g.handler = releaseAfterHijack(g.io.ServeHandler(nil))
+	g.handler = g.sameOriginUnchecked(releaseAfterHijack(g.io.ServeHandler(nil)))
 	return g
 }
 

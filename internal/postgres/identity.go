@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chatgw/chatgw/internal/chat"
-	"github.com/chatgw/chatgw/internal/postgres/dbsqlc"
+	"github.com/chatgw/chatgw/internal/postgres/internal/dbsqlc"
 )
 
 var _ chat.SessionStore = (*Store)(nil)
