@@ -67,8 +67,8 @@ func (s *Store) onTx(tx pgx.Tx) *Store {
 // CreateConversation stores c and returns it as stored (CreatedAt set).
 func (s *Store) CreateConversation(ctx context.Context, c chat.Conversation) (chat.Conversation, error) {
 	row, err := s.q.CreateConversation(ctx, dbsqlc.CreateConversationParams{
-		ID:               c.ID,
-		OwnerID:          nullString(c.OwnerID),
+		ID:                c.ID,
+		OwnerID:           nullString(c.OwnerID),
 		SessionTokenHash:  c.SessionTokenHash,
 		Metadata:          nullJSON(c.Metadata),
 		SessionLastUsedAt: nullTime(c.SessionLastUsedAt),
