@@ -112,8 +112,8 @@ generate:
 # CI: the committed generated code must be what sqlc makes of sql/.
 check-generate:
 	$(SQLC) generate
-	git diff --exit-code -- internal/postgres/dbsqlc
-	@test -z "$$(git status --porcelain -- internal/postgres/dbsqlc)" || { echo "untracked generated files"; exit 1; }
+	git diff --exit-code -- internal/postgres/internal/dbsqlc
+	@test -z "$$(git status --porcelain -- internal/postgres/internal/dbsqlc)" || { echo "untracked generated files"; exit 1; }
 
 # sqlc vet prepares every query against a real, migrated database, which
 # catches type errors that generate accepts.

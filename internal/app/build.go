@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -43,9 +42,10 @@ type builder struct {
 
 	pool        *pgxpool.Pool
 	users       *auth.Verifier
+	jwks        *auth.JWKS // nil without JWT_JWKS_URL
 	replyTokens *auth.ReplyTokens
 	delivery    delivery
-	store       *postgres.Store
+	sends       *postgres.GroupCommitter // the store, with group commit
 	service     *chat.Service
 	clientIPs   *clientip.Resolver
 	gateway     *gateway.Gateway
@@ -66,8 +66,8 @@ type delivery struct {
 }
 
 // build runs the steps after the database, in dependency order.
-func (b *builder) build() error {
-	if err := b.auth(); err != nil {
+func (b *builder) build(ctx context.Context) error {
+	if err := b.auth(ctx); err != nil {
 		return err
 	}
 	if err := b.webhookDelivery(); err != nil {
@@ -96,10 +96,20 @@ func (b *builder) openDatabase(ctx context.Context) error {
 	return nil
 }
 
-// auth builds the verifier of users' JWTs and the reply-token signer.
-func (b *builder) auth() error {
+// auth builds the verifier of users' JWTs (with the provider's JWKS when
+// JWT_JWKS_URL is set) and the reply tokens: REPLY_TOKEN_SECRET, else the
+// keys every node shares in PostgreSQL (the first start makes one).
+func (b *builder) auth(ctx context.Context) error {
 	j := b.cfg.JWT
+	if j.JWKSURL != "" {
+		jwks, err := auth.NewJWKS(auth.JWKSConfig{URL: j.JWKSURL, Refresh: j.JWKSRefresh, Logger: b.log.With("component", "jwks")})
+		if err != nil {
+			return fmt.Errorf("JWT_JWKS_URL: %w", err)
+		}
+		b.jwks = jwks
+	}
 	users, err := auth.NewVerifier(auth.VerifierConfig{
+		JWKS:         b.jwks,
 		Secret:       j.Secret,
 		PublicKeyPEM: j.PublicKeyPEM,
 		Issuer:       j.Issuer,
@@ -110,15 +120,55 @@ func (b *builder) auth() error {
 	if err != nil {
 		return fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
 	}
-	key := b.cfg.ReplyTokenSecret
-	if key == nil {
-		key = make([]byte, 32)
-		_, _ = rand.Read(key)
-		b.log.Warn("no key for reply tokens (set REPLY_TOKEN_SECRET, JWT_SECRET or N8N_WEBHOOK_SECRET): using a random one, so reply tokens die with this process")
-	}
 	b.users = users
-	b.replyTokens = auth.NewReplyTokens(key, b.cfg.ReplyTokenTTL)
+	replies, err := auth.NewReplyTokens(auth.ReplyTokensConfig{
+		Secret: b.cfg.ReplyTokenSecret,
+		Store:  replyKeyStore{postgres.NewReplyKeys(b.pool)},
+		TTL:    b.cfg.ReplyTokenTTL,
+		Logger: b.log.With("component", "reply-tokens"),
+	})
+	if err != nil {
+		return fmt.Errorf("REPLY_TOKEN_SECRET: %w", err)
+	}
+	if len(b.cfg.ReplyTokenSecret) == 0 {
+		// Read (or make) the keys now; with MIGRATE_ON_START=false the
+		// table may not exist yet, and the first delivery tries again.
+		if err := replies.Start(ctx); err != nil {
+			b.log.Warn("reply-token keys not loaded yet; retried at first use", "error", err)
+		}
+	}
+	b.replyTokens = replies
 	return nil
+}
+
+// replyKeyStore adapts the reply_keys table to auth.ReplyKeyStore.
+type replyKeyStore struct{ keys *postgres.ReplyKeys }
+
+func (r replyKeyStore) EnsureReplyKey(ctx context.Context, first auth.ReplyKey) error {
+	return r.keys.EnsureFirst(ctx, first.ID, first.Secret)
+}
+
+func (r replyKeyStore) ReplyKeys(ctx context.Context) ([]auth.ReplyKey, error) {
+	stored, err := r.keys.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]auth.ReplyKey, len(stored))
+	for i, k := range stored {
+		out[i] = auth.ReplyKey{ID: k.KID, Secret: k.Secret}
+	}
+	return out, nil
+}
+
+// readiness is /readyz: the database answers with the migrations applied
+// and, with JWT_JWKS_URL, the provider's keys have been fetched once.
+func readiness(pool *pgxpool.Pool, jwks *auth.JWKS) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if jwks != nil && !jwks.Ready() {
+			return auth.ErrKeysNotLoaded
+		}
+		return postgres.CheckMigrations(ctx, pool)
+	}
 }
 
 // webhookDelivery builds River: insert-only without N8N_WEBHOOK_URL, with
@@ -181,21 +231,24 @@ func (b *builder) webhookDelivery() error {
 // messageService builds the store (with group commit, and a delivery job
 // inserted with each message when webhooks are on) and the chat service.
 func (b *builder) messageService() {
-	storeCfg := postgres.StoreConfig{
-		// SEND_BATCH_MAX=1 turns group commit off; 0 is the store's default.
-		Batch: &postgres.BatchConfig{MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait},
-	}
+	storeCfg := postgres.StoreConfig{}
 	if b.delivery.works {
 		storeCfg.Deliveries = b.delivery.river
 		storeCfg.DeliveryArgs = webhook.NewDeliveryArgs
 		storeCfg.Committed = b.delivery.recent.Hold
 	}
-	b.store = postgres.NewStore(b.pool, storeCfg)
+	// SEND_BATCH_MAX=1 turns group commit off; 0 is the committer's default.
+	store := postgres.NewStore(b.pool, storeCfg)
+	b.sends = postgres.NewGroupCommitter(store, postgres.GroupCommitConfig{
+		MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait,
+	})
 	rl := b.cfg.RateLimit
 	b.service = chat.NewService(chat.ServiceConfig{
 		MaxMessageLength: b.cfg.MaxMessageLength,
 		SendLimiter:      limiterOrNil(ratelimit.New(ratelimit.Config{Rate: rl.MessagesPerSec, Burst: rl.MessagesBurst})),
-	}, b.store, nil)
+		Sessions:         store,
+		SessionTokenTTL:  sessionTTL(b.cfg.SessionTokenTTL),
+	}, b.sends, nil)
 	b.clientIPs = clientip.New(b.cfg.TrustedProxies)
 }
 
@@ -224,12 +277,11 @@ func (b *builder) gatewayEdge() {
 
 // httpAPI builds the HTTP API, health and metrics included.
 func (b *builder) httpAPI() {
-	pool := b.pool
 	b.api = httpapi.New(httpapi.Config{
 		Service:     b.service,
 		Users:       b.users,
 		ReplyTokens: b.replyTokens,
-		Ready:       func(ctx context.Context) error { return postgres.CheckMigrations(ctx, pool) },
+		Ready:       readiness(b.pool, b.jwks),
 		Metrics:     promhttp.HandlerFor(b.reg, promhttp.HandlerOpts{Registry: b.reg}),
 		Logger:      b.log.With("component", "http"),
 		Counters:    b.metrics,
@@ -266,6 +318,15 @@ func (b *builder) servers() {
 	if b.cfg.PprofAddr != "" {
 		b.pprof = pprofServer(b.cfg.PprofAddr, b.log)
 	}
+}
+
+// sessionTTL maps SESSION_TOKEN_TTL to the service's setting: 0 there
+// means "never expires", which the service spells negative.
+func sessionTTL(ttl time.Duration) time.Duration {
+	if ttl == 0 {
+		return -1
+	}
+	return ttl
 }
 
 // limiterOrNil keeps a disabled (nil) limiter a nil interface, so the

@@ -17,6 +17,9 @@ import (
 func Effective(cfg config.Config) config.Config {
 	cfg.JWT.RolesClaim = cmp.Or(cfg.JWT.RolesClaim, auth.DefaultRolesClaim)
 	cfg.ReplyTokenTTL = cmp.Or(cfg.ReplyTokenTTL, auth.DefaultReplyTokenTTL)
+	if cfg.JWT.JWKSURL != "" {
+		cfg.JWT.JWKSRefresh = cmp.Or(cfg.JWT.JWKSRefresh, auth.DefaultJWKSRefresh)
+	}
 	cfg.MaxMessageLength = cmp.Or(cfg.MaxMessageLength, chat.DefaultMaxMessageLength)
 	cfg.MaxSocketsPerIdentity = cmp.Or(cfg.MaxSocketsPerIdentity, gateway.DefaultMaxSocketsPerIdentity)
 	cfg.SendBatchMax = cmp.Or(cfg.SendBatchMax, postgres.DefaultBatchMax)

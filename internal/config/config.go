@@ -26,13 +26,14 @@ type Config struct {
 	Webhook WebhookConfig
 
 	ReplyTokenTTL time.Duration // REPLY_TOKEN_TTL; 0: auth.DefaultReplyTokenTTL
-	// ReplyTokenSecret (REPLY_TOKEN_SECRET, optional) signs reply tokens: the
-	// variable's bytes when set. When unset it is derived as
-	// HMAC-SHA256(key=JWT_SECRET, "chatgw reply token v1") when JWT_SECRET is
-	// set, else HMAC-SHA256(key=decoded N8N_WEBHOOK_SECRET, same label) when
-	// that is set, else it is nil: the application then signs with a random
-	// per-process key (reply tokens die with the process) and warns.
+	// ReplyTokenSecret (REPLY_TOKEN_SECRET, optional, ≥ 32 bytes) signs
+	// reply tokens. When unset, keys are kept in PostgreSQL (made on first
+	// start, rotated with `chatgw reply-keys rotate`). Never derived from
+	// another secret.
 	ReplyTokenSecret []byte
+	// SessionTokenTTL (SESSION_TOKEN_TTL, 720h): an anonymous session token
+	// unused this long stops working; 0 never expires.
+	SessionTokenTTL time.Duration
 
 	CORSOrigins      []string // CORS_ORIGINS, comma-separated (trimmed, empties dropped, no trailing slash); ["*"] for any; empty = same origin only
 	MaxMessageLength int      // MAX_MESSAGE_LENGTH (code points after trimming); 0: chat.DefaultMaxMessageLength
@@ -58,12 +59,14 @@ type Config struct {
 
 // JWTConfig configures verification of users' JWTs.
 type JWTConfig struct {
-	Secret        []byte   // JWT_SECRET (HS256); required unless PublicKeyFile is set
-	PublicKeyFile string   // JWT_PUBLIC_KEY_FILE (PEM RSA → RS256, EC → ES256); wins over Secret when both are set
-	Issuer        string   // JWT_ISSUER; enforced when set
-	Audience      string   // JWT_AUDIENCE; enforced when set
-	RolesClaim    string   // JWT_ROLES_CLAIM; "": auth.DefaultRolesClaim
-	TecnicoRoles  []string // TECNICO_ROLES, "tecnico,admin" (comma-separated, trimmed)
+	Secret        []byte        // JWT_SECRET (HS256); required unless PublicKeyFile or JWKSURL is set
+	JWKSURL       string        // JWT_JWKS_URL: an identity provider's JWKS (https://, or http:// on loopback); wins over PublicKeyFile and Secret
+	JWKSRefresh   time.Duration // JWT_JWKS_REFRESH; 0: auth.DefaultJWKSRefresh (15m)
+	PublicKeyFile string        // JWT_PUBLIC_KEY_FILE (PEM RSA → RS256, EC → ES256); wins over Secret when both are set
+	Issuer        string        // JWT_ISSUER; enforced when set
+	Audience      string        // JWT_AUDIENCE; enforced when set
+	RolesClaim    string        // JWT_ROLES_CLAIM; "": auth.DefaultRolesClaim
+	TecnicoRoles  []string      // TECNICO_ROLES, "tecnico,admin" (comma-separated, trimmed)
 
 	// PublicKeyPEM is the content of PublicKeyFile, read by Load (nil when
 	// the file is not set). It is not parsed here: auth.NewVerifier does.

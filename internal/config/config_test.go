@@ -2,8 +2,6 @@ package config
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -20,7 +18,7 @@ const (
 	testJWTSecret   = "jwt-secret-value-1234567890"
 	testHookKey     = "hook-key-bytes!!" // base64: aG9vay1rZXktYnl0ZXMhIQ==
 	testHookSecret  = "whsec_aG9vay1rZXktYnl0ZXMhIQ=="
-	testReplySecret = "reply-secret-value-0987654321"
+	testReplySecret = "reply-secret-value-0987654321-0123456789"
 	testAuthValue   = "auth-header-value-secret"
 	testDBPassword  = "db-pass-secret"
 )
@@ -43,12 +41,6 @@ func writeFile(t *testing.T, content string) string {
 	p := filepath.Join(t.TempDir(), "f.pem")
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 	return p
-}
-
-func hmacLabel(key []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("chatgw reply token v1"))
-	return m.Sum(nil)
 }
 
 func TestDefaults(t *testing.T) {
@@ -79,7 +71,10 @@ func TestDefaults(t *testing.T) {
 	require.Zero(t, c.Webhook.BackoffBase)
 	require.Zero(t, c.Webhook.BackoffMax)
 	require.Zero(t, c.ReplyTokenTTL)
-	require.Equal(t, hmacLabel([]byte(testJWTSecret)), c.ReplyTokenSecret)
+	require.Nil(t, c.ReplyTokenSecret, "no reply key unless REPLY_TOKEN_SECRET: the keys live in PostgreSQL")
+	require.Equal(t, 720*time.Hour, c.SessionTokenTTL, "applied here: 0 means never")
+	require.Zero(t, c.JWT.JWKSRefresh)
+	require.Empty(t, c.JWT.JWKSURL)
 	require.Empty(t, c.CORSOrigins)
 	require.Zero(t, c.MaxMessageLength)
 	require.Equal(t, RateLimitConfig{MessagesPerSec: 10, MessagesBurst: 20, ConnectsPerMin: 60, ConversationsPerMin: 30}, c.RateLimit)
@@ -168,10 +163,23 @@ func TestEveryVariable(t *testing.T) {
 		{"N8N_WEBHOOK_SECRET", map[string]string{"N8N_WEBHOOK_SECRET": testHookSecret}, func(t *testing.T, c Config) {
 			require.Equal(t, testHookSecret, c.Webhook.Secret)
 			require.Equal(t, []byte(testHookKey), c.Webhook.SecretKey)
-			require.Equal(t, hmacLabel([]byte(testJWTSecret)), c.ReplyTokenSecret, "JWT_SECRET wins for derivation")
+			require.Nil(t, c.ReplyTokenSecret, "never derived from the webhook or JWT secret")
 		}},
-		{"reply secret from webhook secret", map[string]string{"JWT_SECRET": "", "JWT_PUBLIC_KEY_FILE": pem, "N8N_WEBHOOK_SECRET": testHookSecret}, func(t *testing.T, c Config) {
-			require.Equal(t, hmacLabel([]byte(testHookKey)), c.ReplyTokenSecret)
+		{"no reply secret from webhook secret", map[string]string{"JWT_SECRET": "", "JWT_PUBLIC_KEY_FILE": pem, "N8N_WEBHOOK_SECRET": testHookSecret}, func(t *testing.T, c Config) {
+			require.Nil(t, c.ReplyTokenSecret)
+		}},
+		{"JWT_JWKS_URL without secret", map[string]string{"JWT_SECRET": "", "JWT_JWKS_URL": "https://idp.example/realms/acme/protocol/openid-connect/certs", "JWT_JWKS_REFRESH": "5m"}, func(t *testing.T, c Config) {
+			require.Equal(t, "https://idp.example/realms/acme/protocol/openid-connect/certs", c.JWT.JWKSURL)
+			require.Equal(t, 5*time.Minute, c.JWT.JWKSRefresh)
+		}},
+		{"JWT_JWKS_URL http loopback", map[string]string{"JWT_JWKS_URL": "http://127.0.0.1:8080/certs"}, func(t *testing.T, c Config) {
+			require.Equal(t, "http://127.0.0.1:8080/certs", c.JWT.JWKSURL)
+		}},
+		{"SESSION_TOKEN_TTL", map[string]string{"SESSION_TOKEN_TTL": "2h"}, func(t *testing.T, c Config) {
+			require.Equal(t, 2*time.Hour, c.SessionTokenTTL)
+		}},
+		{"SESSION_TOKEN_TTL 0 never", map[string]string{"SESSION_TOKEN_TTL": "0"}, func(t *testing.T, c Config) {
+			require.Zero(t, c.SessionTokenTTL)
 		}},
 		{"REPLY_TOKEN_SECRET", map[string]string{"REPLY_TOKEN_SECRET": testReplySecret, "N8N_WEBHOOK_SECRET": testHookSecret}, func(t *testing.T, c Config) {
 			require.Equal(t, []byte(testReplySecret), c.ReplyTokenSecret)
@@ -279,7 +287,12 @@ func TestValidationFailures(t *testing.T) {
 		{"PUBLIC_URL relative", map[string]string{"PUBLIC_URL": "/chat"}, "PUBLIC_URL", "absolute"},
 		{"PUBLIC_URL scheme", map[string]string{"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL", "absolute"},
 		{"MIGRATE_ON_START", map[string]string{"MIGRATE_ON_START": "yes please"}, "MIGRATE_ON_START", `must be a boolean`},
-		{"JWT_SECRET missing", map[string]string{"JWT_SECRET": ""}, "JWT_SECRET", "required unless JWT_PUBLIC_KEY_FILE"},
+		{"JWT_SECRET missing", map[string]string{"JWT_SECRET": ""}, "JWT_SECRET", "required unless JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL"},
+		{"JWT_JWKS_URL plain http", map[string]string{"JWT_JWKS_URL": "http://idp.example/certs"}, "JWT_JWKS_URL", "loopback"},
+		{"JWT_JWKS_URL not a URL", map[string]string{"JWT_JWKS_URL": "idp.example/certs"}, "JWT_JWKS_URL", "https://"},
+		{"JWT_JWKS_REFRESH", map[string]string{"JWT_JWKS_REFRESH": "0"}, "JWT_JWKS_REFRESH", ""},
+		{"REPLY_TOKEN_SECRET short", map[string]string{"REPLY_TOKEN_SECRET": "short-secret"}, "REPLY_TOKEN_SECRET", "at least 32 bytes"},
+		{"SESSION_TOKEN_TTL negative", map[string]string{"SESSION_TOKEN_TTL": "-1h"}, "SESSION_TOKEN_TTL", ""},
 		{"JWT_PUBLIC_KEY_FILE missing", map[string]string{"JWT_PUBLIC_KEY_FILE": missing}, "JWT_PUBLIC_KEY_FILE", "cannot read"},
 		{"JWT_PUBLIC_KEY_FILE dir", map[string]string{"JWT_PUBLIC_KEY_FILE": dir}, "JWT_PUBLIC_KEY_FILE", "cannot read"},
 		{"JWT_PUBLIC_KEY_FILE empty", map[string]string{"JWT_PUBLIC_KEY_FILE": writeFile(t, "")}, "JWT_PUBLIC_KEY_FILE", "empty"},
@@ -392,7 +405,9 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 			slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
 			out := buf.String()
 			require.Contains(t, out, `"secret":"[REDACTED]"`)
-			require.Contains(t, out, `"reply_token_secret":"[REDACTED]"`)
+			if tt.env["REPLY_TOKEN_SECRET"] != "" {
+				require.Contains(t, out, `"reply_token_secret":"[REDACTED]"`)
+			}
 			require.Contains(t, out, `"max_message_length":0`, "non-secret fields kept")
 			require.Contains(t, out, "chatgw", "non-secret parts kept")
 			for _, s := range tt.hidden {

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chatgw/chatgw/internal/auth"
 )
 
 // Defaults of the public contract that no component applies itself: a
@@ -23,11 +23,14 @@ import (
 // which each component reads as its own default (docs/configuration.md
 // lists them all).
 const (
-	DefaultHTTPAddr            = ":3000"
-	DefaultPublicURL           = "http://localhost:3000"
-	DefaultDatabaseURL         = "postgres://localhost:5432/chatgw?sslmode=disable"
-	DefaultTecnicoRoles        = "tecnico,admin"
-	DefaultWebhookMaxAttempts  = 10
+	DefaultHTTPAddr           = ":3000"
+	DefaultPublicURL          = "http://localhost:3000"
+	DefaultDatabaseURL        = "postgres://localhost:5432/chatgw?sslmode=disable"
+	DefaultTecnicoRoles       = "tecnico,admin"
+	DefaultWebhookMaxAttempts = 10
+	// DefaultSessionTokenTTL is applied here because SESSION_TOKEN_TTL=0
+	// means "never expires", not "default".
+	DefaultSessionTokenTTL     = 720 * time.Hour
 	DefaultMessagesPerSec      = 10
 	DefaultMessagesBurst       = 20
 	DefaultConnectsPerMin      = 60
@@ -37,9 +40,8 @@ const (
 	DefaultLogFormat           = "json"
 )
 
-// ReplyTokenKeyLabel is the message HMAC'd to derive ReplyTokenSecret from
-// JWT_SECRET or the webhook secret when REPLY_TOKEN_SECRET is unset.
-const ReplyTokenKeyLabel = "chatgw reply token v1"
+// MinReplyTokenSecretBytes is the least length of REPLY_TOKEN_SECRET.
+const MinReplyTokenSecretBytes = 32
 
 // webhookSecretPrefix starts a Standard Webhooks secret.
 const webhookSecretPrefix = "whsec_"
@@ -217,14 +219,15 @@ func Load(getenv func(string) string) (Config, error) {
 	loadWebhook(l, &c.Webhook)
 
 	c.ReplyTokenTTL = l.positiveDuration("REPLY_TOKEN_TTL", 0)
-	switch {
-	case getenv("REPLY_TOKEN_SECRET") != "":
-		c.ReplyTokenSecret = []byte(getenv("REPLY_TOKEN_SECRET"))
-	case len(c.JWT.Secret) > 0:
-		c.ReplyTokenSecret = deriveReplyKey(c.JWT.Secret)
-	case len(c.Webhook.SecretKey) > 0:
-		c.ReplyTokenSecret = deriveReplyKey(c.Webhook.SecretKey)
+	// Never derived from another secret: whoever holds that one (n8n holds
+	// N8N_WEBHOOK_SECRET) could forge reply tokens.
+	if s := getenv("REPLY_TOKEN_SECRET"); s != "" {
+		if len(s) < MinReplyTokenSecretBytes {
+			l.fail(errf("REPLY_TOKEN_SECRET", "must be at least %d bytes, got %d (value not shown)", MinReplyTokenSecretBytes, len(s)))
+		}
+		c.ReplyTokenSecret = []byte(s)
 	}
+	c.SessionTokenTTL = l.nonNegativeDuration("SESSION_TOKEN_TTL", DefaultSessionTokenTTL)
 
 	c.CORSOrigins = parseCORS(l)
 	c.MaxMessageLength = l.positiveInt("MAX_MESSAGE_LENGTH", 0)
@@ -294,12 +297,6 @@ func loadLogLevel(l *loader) string {
 	return level
 }
 
-func deriveReplyKey(key []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(ReplyTokenKeyLabel))
-	return m.Sum(nil)
-}
-
 func parsePublicURL(l *loader) string {
 	v := l.str("PUBLIC_URL", DefaultPublicURL)
 	u, err := url.Parse(v)
@@ -314,6 +311,13 @@ func loadJWT(l *loader, j *JWTConfig) {
 	if s := l.getenv("JWT_SECRET"); s != "" {
 		j.Secret = []byte(s)
 	}
+	j.JWKSURL = l.str("JWT_JWKS_URL", "")
+	if j.JWKSURL != "" {
+		if err := auth.CheckJWKSURL(j.JWKSURL); err != nil {
+			l.fail(errf("JWT_JWKS_URL", "%v, got %q", err, redactURL(j.JWKSURL)))
+		}
+	}
+	j.JWKSRefresh = l.positiveDuration("JWT_JWKS_REFRESH", 0)
 	j.PublicKeyFile = l.str("JWT_PUBLIC_KEY_FILE", "")
 	if j.PublicKeyFile != "" {
 		pem, err := os.ReadFile(j.PublicKeyFile)
@@ -325,8 +329,8 @@ func loadJWT(l *loader, j *JWTConfig) {
 		default:
 			j.PublicKeyPEM = pem
 		}
-	} else if len(j.Secret) == 0 {
-		l.fail(errf("JWT_SECRET", "is required unless JWT_PUBLIC_KEY_FILE is set"))
+	} else if len(j.Secret) == 0 && j.JWKSURL == "" {
+		l.fail(errf("JWT_SECRET", "is required unless JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL is set"))
 	}
 	loadClaims(l, j)
 	raw := l.str("TECNICO_ROLES", DefaultTecnicoRoles)

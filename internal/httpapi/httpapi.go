@@ -28,7 +28,8 @@ type Config struct {
 	Service     *chat.Service
 	Users       TokenVerifier
 	ReplyTokens TokenVerifier
-	// Ready reports whether the gateway can serve (database up, migrations applied).
+	// Ready reports whether the gateway can serve (database up, migrations
+	// applied, the identity provider's keys fetched once).
 	Ready    func(ctx context.Context) error
 	Metrics  http.Handler // the Prometheus handler for /metrics
 	Logger   *slog.Logger
@@ -68,6 +69,7 @@ func New(cfg Config) *API {
 	a.route("POST /v1/conversations/{id}/messages", "post_message", a.postMessage)
 	a.route("GET /v1/conversations", "list_conversations", a.listConversations)
 	a.route("POST /v1/conversations/{id}/status", "set_status", a.setStatus)
+	a.route("POST /v1/conversations/{id}/session-token", "rotate_session_token", a.rotateSessionToken)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, &chat.Error{Code: chat.CodeNotFound, Message: "no such route"})
 	})

@@ -50,13 +50,18 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		f(&o)
 	}
 	store := chattest.NewStore()
+	if o.service.Sessions == nil {
+		o.service.Sessions = store
+	}
 	svc := chat.NewService(o.service, store, nil)
+	replies, err := auth.NewReplyTokens(auth.ReplyTokensConfig{Secret: []byte("reply-" + jwtSecret), TTL: time.Hour})
+	require.NoError(t, err)
 	users, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte(jwtSecret), TecnicoRoles: []string{"tecnico"}})
 	require.NoError(t, err)
 	e := &env{
 		Store:    store,
 		Service:  svc,
-		Replies:  auth.NewReplyTokens([]byte("reply-"+jwtSecret), time.Hour),
+		Replies:  replies,
 		Counters: metrics.New(prometheus.NewRegistry()),
 		Logs:     &logBuffer{},
 	}

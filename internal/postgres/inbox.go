@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/chatgw/chatgw/internal/chat"
-	"github.com/chatgw/chatgw/internal/postgres/dbsqlc"
+	"github.com/chatgw/chatgw/internal/postgres/internal/dbsqlc"
 )
 
 // inboxStart is the position before every conversation: the first page
@@ -77,11 +77,11 @@ type lastMessageCols struct {
 	SenderID        *string
 	Content         *string
 	ClientMessageID *string
-	CreatedAt       pgtype.Timestamptz
+	CreatedAt       *time.Time
 }
 
 func lastMessage(c lastMessageCols) *chat.Message {
-	if !c.ID.Valid || c.Seq == nil || c.Sender == nil || c.Content == nil {
+	if !c.ID.Valid || c.Seq == nil || c.Sender == nil || c.Content == nil || c.CreatedAt == nil {
 		return nil
 	}
 	return &chat.Message{
@@ -92,6 +92,6 @@ func lastMessage(c lastMessageCols) *chat.Message {
 		SenderID:        c.SenderID,
 		Content:         *c.Content,
 		ClientMessageID: c.ClientMessageID,
-		CreatedAt:       c.CreatedAt.Time,
+		CreatedAt:       *c.CreatedAt,
 	}
 }

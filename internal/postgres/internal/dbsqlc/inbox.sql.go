@@ -14,7 +14,7 @@ import (
 )
 
 const inboxPage = `-- name: InboxPage :many
-SELECT c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.status, c.last_activity_at, c.last_message_id,
+SELECT c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id,
        m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, m.sender AS m_sender,
        m.sender_id AS m_sender_id, m.content AS m_content, m.client_message_id AS m_client_message_id,
        m.created_at AS m_created_at
@@ -42,7 +42,7 @@ type InboxPageRow struct {
 	MSenderID        *string
 	MContent         *string
 	MClientMessageID *string
-	MCreatedAt       pgtype.Timestamptz
+	MCreatedAt       *time.Time
 }
 
 // One status: a backward range scan of conversations_inbox_idx from the
@@ -68,6 +68,9 @@ func (q *Queries) InboxPage(ctx context.Context, arg InboxPageParams) ([]InboxPa
 			&i.Conversation.Metadata,
 			&i.Conversation.LastSeq,
 			&i.Conversation.CreatedAt,
+			&i.Conversation.SessionLastUsedAt,
+			&i.Conversation.PrevSessionTokenHash,
+			&i.Conversation.PrevSessionValidUntil,
 			&i.Conversation.Status,
 			&i.Conversation.LastActivityAt,
 			&i.Conversation.LastMessageID,
@@ -96,11 +99,11 @@ SELECT c.id, c.owner_id, c.session_token_hash, c.metadata, c.created_at, c.statu
        m.sender_id AS m_sender_id, m.content AS m_content, m.client_message_id AS m_client_message_id,
        m.created_at AS m_created_at
 FROM (
-    (SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, status, last_activity_at, last_message_id FROM conversations o
+    (SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id FROM conversations o
      WHERE o.status = 'open' AND (o.last_activity_at, o.id) < ($1::timestamptz, $2::uuid)
      ORDER BY o.last_activity_at DESC, o.id DESC LIMIT $3)
     UNION ALL
-    (SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, status, last_activity_at, last_message_id FROM conversations x
+    (SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id FROM conversations x
      WHERE x.status = 'closed' AND (x.last_activity_at, x.id) < ($1::timestamptz, $2::uuid)
      ORDER BY x.last_activity_at DESC, x.id DESC LIMIT $3)
 ) c
@@ -130,7 +133,7 @@ type InboxPageAllRow struct {
 	MSenderID        *string
 	MContent         *string
 	MClientMessageID *string
-	MCreatedAt       pgtype.Timestamptz
+	MCreatedAt       *time.Time
 }
 
 // Every status: the open and the closed ranges of conversations_inbox_idx,
@@ -177,7 +180,7 @@ WITH prev AS (
 ), updated AS (
     UPDATE conversations c SET status = $2
     FROM prev WHERE c.id = prev.id
-    RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.status, c.last_activity_at, c.last_message_id
+    RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id
 )
 SELECT u.id, u.owner_id, u.session_token_hash, u.metadata, u.created_at, u.status, u.last_activity_at,
        (prev.status <> u.status)::boolean AS changed,
@@ -210,7 +213,7 @@ type SetStatusRow struct {
 	MSenderID        *string
 	MContent         *string
 	MClientMessageID *string
-	MCreatedAt       pgtype.Timestamptz
+	MCreatedAt       *time.Time
 }
 
 // prev locks the row and reads its status as it is now (FOR UPDATE waits

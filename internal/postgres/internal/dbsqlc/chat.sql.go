@@ -7,21 +7,23 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
 
 const createConversation = `-- name: CreateConversation :one
-INSERT INTO conversations (id, owner_id, session_token_hash, metadata)
-VALUES ($1, $2, $3, $4)
-RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at, status, last_activity_at, last_message_id
+INSERT INTO conversations (id, owner_id, session_token_hash, metadata, session_last_used_at)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id
 `
 
 type CreateConversationParams struct {
-	ID               uuid.UUID
-	OwnerID          *string
-	SessionTokenHash []byte
-	Metadata         []byte
+	ID                uuid.UUID
+	OwnerID           *string
+	SessionTokenHash  []byte
+	Metadata          []byte
+	SessionLastUsedAt *time.Time
 }
 
 func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversationParams) (Conversation, error) {
@@ -30,6 +32,7 @@ func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversation
 		arg.OwnerID,
 		arg.SessionTokenHash,
 		arg.Metadata,
+		arg.SessionLastUsedAt,
 	)
 	var i Conversation
 	err := row.Scan(
@@ -39,6 +42,9 @@ func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversation
 		&i.Metadata,
 		&i.LastSeq,
 		&i.CreatedAt,
+		&i.SessionLastUsedAt,
+		&i.PrevSessionTokenHash,
+		&i.PrevSessionValidUntil,
 		&i.Status,
 		&i.LastActivityAt,
 		&i.LastMessageID,
@@ -47,7 +53,7 @@ func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversation
 }
 
 const getConversation = `-- name: GetConversation :one
-SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, status, last_activity_at, last_message_id FROM conversations WHERE id = $1
+SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id FROM conversations WHERE id = $1
 `
 
 func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversation, error) {
@@ -60,6 +66,9 @@ func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversati
 		&i.Metadata,
 		&i.LastSeq,
 		&i.CreatedAt,
+		&i.SessionLastUsedAt,
+		&i.PrevSessionTokenHash,
+		&i.PrevSessionValidUntil,
 		&i.Status,
 		&i.LastActivityAt,
 		&i.LastMessageID,
@@ -207,7 +216,7 @@ SET last_seq         = c.last_seq + 1,
     status           = CASE WHEN $2::boolean THEN 'open' ELSE c.status END
 FROM prev
 WHERE c.id = prev.id
-RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.status, c.last_activity_at, c.last_message_id, prev.status AS prev_status
+RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id, prev.status AS prev_status
 `
 
 type NextSeqParams struct {
@@ -237,6 +246,9 @@ func (q *Queries) NextSeq(ctx context.Context, arg NextSeqParams) (NextSeqRow, e
 		&i.Conversation.Metadata,
 		&i.Conversation.LastSeq,
 		&i.Conversation.CreatedAt,
+		&i.Conversation.SessionLastUsedAt,
+		&i.Conversation.PrevSessionTokenHash,
+		&i.Conversation.PrevSessionValidUntil,
 		&i.Conversation.Status,
 		&i.Conversation.LastActivityAt,
 		&i.Conversation.LastMessageID,

@@ -165,7 +165,7 @@ SET last_seq         = c.last_seq + ($1::bigint[])[array_position($2::uuid[], c.
     last_message_id  = ($3::uuid[])[array_position($2::uuid[], c.id)],
     status           = CASE WHEN ($4::boolean[])[array_position($2::uuid[], c.id)] THEN 'open' ELSE c.status END
 WHERE c.id = ANY($2::uuid[])
-RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.status, c.last_activity_at, c.last_message_id
+RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id
 `
 
 type ReserveSeqsParams struct {
@@ -203,6 +203,9 @@ func (q *Queries) ReserveSeqs(ctx context.Context, arg ReserveSeqsParams) ([]Con
 			&i.Metadata,
 			&i.LastSeq,
 			&i.CreatedAt,
+			&i.SessionLastUsedAt,
+			&i.PrevSessionTokenHash,
+			&i.PrevSessionValidUntil,
 			&i.Status,
 			&i.LastActivityAt,
 			&i.LastMessageID,
