@@ -8,9 +8,11 @@ import (
 
 // BatchResult is one result of AppendBatch.
 type BatchResult struct {
-	Msg     chat.Message
-	Created bool
-	Err     error
+	Msg      chat.Message
+	Created  bool
+	Conv     chat.Conversation
+	Reopened bool
+	Err      error
 }
 
 // AppendBatch runs msgs as one group-commit batch, exactly as a committer
@@ -19,7 +21,7 @@ func (g *GroupCommitter) AppendBatch(ctx context.Context, msgs []chat.NewMessage
 	res := g.store.appendBatch(ctx, msgs, &g.counters)
 	out := make([]BatchResult, len(res))
 	for i, r := range res {
-		out[i] = BatchResult{Msg: r.msg, Created: r.created, Err: r.err}
+		out[i] = BatchResult{Msg: r.msg, Created: r.created, Conv: r.conv, Reopened: r.reopened, Err: r.err}
 	}
 	return out
 }
