@@ -6,6 +6,11 @@ set -euo pipefail
 
 ./bin/chatgw migrate --create-database
 
+# A technician token for the console, fresh at every start (12 h): the
+# console takes it from the URL fragment, which never reaches a server,
+# and removes it from the address bar at once.
+CONSOLE_TOKEN=$(./bin/chatgw token --sub dev-technician --roles tecnico --ttl 12h)
+
 cat <<BANNER
 
 ================================================================
@@ -23,6 +28,8 @@ cat <<BANNER
  Without an n8n there, deliveries wait in river_job as retryable.
 
  Try the chat:    http://$HTTP_ADDR/demo/   (the visitor widget on a sample shop)
+ Answer it:       http://$HTTP_ADDR/console/#token=$CONSOLE_TOKEN
+                  (the technician console, signed in as dev-technician for 12 h)
  Anonymous chat:  curl -s -XPOST localhost:${HTTP_ADDR##*:}/v1/conversations
  Browser page:    examples/browser/README.md
  Technician JWT:  JWT_SECRET='$JWT_SECRET' ./bin/chatgw token --sub tom --roles tecnico
