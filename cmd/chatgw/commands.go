@@ -19,14 +19,14 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres"
 )
 
-// loadConfig reads the configuration and builds the logger (JSON on stderr,
+// loadConfig reads the configuration and builds the logger (LOG_FORMAT on stderr,
 // so stdout stays for command output).
 func loadConfig(getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return config.Config{}, nil, err
 	}
-	return cfg, logging.New(stderr, cfg.SlogLevel()), nil
+	return cfg, logging.NewFormat(stderr, cfg.SlogLevel(), cfg.LogFormat), nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {

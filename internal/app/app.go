@@ -26,8 +26,10 @@ import (
 	"github.com/chatgw/chatgw/internal/clientip"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
+	"github.com/chatgw/chatgw/internal/guard"
 	"github.com/chatgw/chatgw/internal/httpapi"
 	"github.com/chatgw/chatgw/internal/metrics"
+	"github.com/chatgw/chatgw/internal/origins"
 	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/ratelimit"
 	"github.com/chatgw/chatgw/internal/webhook"
@@ -142,13 +144,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 
 	// A zero rate disables a limit: ratelimit.New returns nil, which allows all.
 	clientIPs := clientip.New(cfg.TrustedProxies)
+	allowedOrigins := origins.New(cfg.CORSOrigins, cfg.PublicURL)
+	anomalies := guard.New(guard.Config{
+		AuthFailures:  cfg.AuthFailuresPerIP,
+		BlockDuration: cfg.AuthBlockDuration,
+		Logger:        log.With("component", "guard"),
+		Anomalies:     m.Anomalies,
+	})
+	eventsPerSec := cfg.RateLimit.EventsPerSec
+	if eventsPerSec == 0 {
+		eventsPerSec = -1 // RATE_LIMIT_EVENTS_PER_SEC=0 disables the budget
+	}
 	conversationLimiter := ratelimit.New(ratelimit.PerMinute(cfg.RateLimit.ConversationsPerMin))
 	gwCfg := gateway.Config{
 		Service:               svc,
 		Verifier:              users,
 		Logger:                log.With("component", "gateway"),
 		Metrics:               m,
-		CORSOrigins:           cfg.CORSOrigins,
+		Origins:               allowedOrigins,
+		Guard:                 anomalies,
+		ConnectTimeout:        cfg.ConnectTimeout,
+		MaxConnections:        cfg.MaxConnections,
+		EventsPerSec:          eventsPerSec,
+		EventsBurst:           cfg.RateLimit.EventsBurst,
 		MaxSocketsPerIdentity: cfg.MaxSocketsPerIdentity,
 		ConnectLimiter:        limiterOrNil(ratelimit.New(ratelimit.PerMinute(cfg.RateLimit.ConnectsPerMin))),
 		ClientIP:              clientIPs.FromRequest,
@@ -172,6 +190,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 
 		ConversationLimiter: limiterOrNil(conversationLimiter),
 		ClientIP:            clientIPs.FromRequest,
+		Origins:             allowedOrigins,
+		Guard:               anomalies,
 	})
 
 	mux := http.NewServeMux()
@@ -190,13 +210,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		metrics:    m,
 		store:      store,
 		pprof:      pprofServer(cfg),
-		server: &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-		served: make(chan error, 1),
+		server:     httpapi.NewServer(mux, httpServerConfig(log, opts)),
+		served:     make(chan error, 1),
 	}, nil
 }
 
@@ -204,6 +219,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 // (tests shorten the typing expiry, for one).
 type Option struct {
 	Gateway func(*gateway.Config)
+	// HTTPServer adjusts the HTTP server's limits (tests shorten them).
+	HTTPServer func(*httpapi.ServerConfig)
+}
+
+func httpServerConfig(log *slog.Logger, opts []Option) httpapi.ServerConfig {
+	sc := httpapi.ServerConfig{Logger: log.With("component", "http")}
+	for _, o := range opts {
+		if o.HTTPServer != nil {
+			o.HTTPServer(&sc)
+		}
+	}
+	return sc
 }
 
 // limiterOrNil keeps a disabled (nil) limiter a nil interface, so the

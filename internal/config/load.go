@@ -35,10 +35,20 @@ const (
 	DefaultConnectsPerMin      = 60
 	DefaultConversationsPerMin = 30
 	DefaultMaxSockets          = 5
-	DefaultShutdownTimeout     = 15 * time.Second
-	DefaultLogLevel            = "info"
-	DefaultSendBatchMax        = 64
-	DefaultSendBatchWait       = 0
+	DefaultEventsPerSec        = 20
+	DefaultEventsBurst         = 40
+	DefaultAuthFailuresPerIP   = 20
+	DefaultAuthBlockDuration   = 15 * time.Minute
+	DefaultMaxConnections      = 10000
+	DefaultConnectTimeout      = 10 * time.Second
+	DefaultLogFormat           = "json"
+	// MinSecretLength is the shortest HS256 key (and reply-token key)
+	// accepted: 256 bits, as RFC 7518 §3.2 asks of HS256 keys.
+	MinSecretLength        = 32
+	DefaultShutdownTimeout = 15 * time.Second
+	DefaultLogLevel        = "info"
+	DefaultSendBatchMax    = 64
+	DefaultSendBatchWait   = 0
 )
 
 // ReplyTokenKeyLabel is the message HMAC'd to derive ReplyTokenSecret from
@@ -223,6 +233,9 @@ func Load(getenv func(string) string) (Config, error) {
 	switch {
 	case getenv("REPLY_TOKEN_SECRET") != "":
 		c.ReplyTokenSecret = []byte(getenv("REPLY_TOKEN_SECRET"))
+		if len(c.ReplyTokenSecret) < MinSecretLength {
+			l.fail(errf("REPLY_TOKEN_SECRET", "must be at least %d bytes, got %d", MinSecretLength, len(c.ReplyTokenSecret)))
+		}
 	case len(c.JWT.Secret) > 0:
 		c.ReplyTokenSecret = deriveReplyKey(c.JWT.Secret)
 	case len(c.Webhook.SecretKey) > 0:
@@ -239,6 +252,16 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.RateLimit.ConnectsPerMin = l.nonNegativeInt("RATE_LIMIT_CONNECTS_PER_MIN", DefaultConnectsPerMin)
 	c.RateLimit.ConversationsPerMin = l.nonNegativeInt("RATE_LIMIT_CONVERSATIONS_PER_MIN", DefaultConversationsPerMin)
+
+	c.RateLimit.EventsPerSec = l.nonNegativeFloat("RATE_LIMIT_EVENTS_PER_SEC", DefaultEventsPerSec)
+	c.RateLimit.EventsBurst = l.nonNegativeInt("RATE_LIMIT_EVENTS_BURST", DefaultEventsBurst)
+	if c.RateLimit.EventsPerSec > 0 && c.RateLimit.EventsBurst == 0 {
+		l.fail(errf("RATE_LIMIT_EVENTS_BURST", "must be at least 1 while RATE_LIMIT_EVENTS_PER_SEC is not 0, got %q", "0"))
+	}
+	c.AuthFailuresPerIP = l.positiveInt("AUTH_FAILURES_PER_IP", DefaultAuthFailuresPerIP)
+	c.AuthBlockDuration = l.positiveDuration("AUTH_BLOCK_DURATION", DefaultAuthBlockDuration)
+	c.MaxConnections = l.positiveInt("MAX_CONNECTIONS", DefaultMaxConnections)
+	c.ConnectTimeout = l.positiveDuration("CONNECT_TIMEOUT", DefaultConnectTimeout)
 
 	c.TrustedProxies = parseProxies(l)
 	c.MaxSocketsPerIdentity = l.positiveInt("MAX_SOCKETS_PER_IDENTITY", DefaultMaxSockets)
@@ -268,6 +291,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.ShutdownTimeout = l.positiveDuration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout)
+	c.LogFormat = strings.ToLower(l.str("LOG_FORMAT", DefaultLogFormat))
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		l.fail(errf("LOG_FORMAT", "must be json or text, got %q", l.str("LOG_FORMAT", "")))
+	}
 	c.LogLevel = strings.ToLower(l.str("LOG_LEVEL", DefaultLogLevel))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -300,6 +327,9 @@ func parsePublicURL(l *loader) string {
 func loadJWT(l *loader, j *JWTConfig) {
 	if s := l.getenv("JWT_SECRET"); s != "" {
 		j.Secret = []byte(s)
+		if len(s) < MinSecretLength {
+			l.fail(errf("JWT_SECRET", "must be at least %d bytes, got %d", MinSecretLength, len(s)))
+		}
 	}
 	j.PublicKeyFile = l.str("JWT_PUBLIC_KEY_FILE", "")
 	if j.PublicKeyFile != "" {

@@ -17,10 +17,18 @@ var sensitiveKeys = []string{"token", "secret", "password", "authorization", "co
 
 // New returns a JSON logger writing to w at level.
 func New(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
-		Level:       level,
-		ReplaceAttr: redact,
-	}))
+	return NewFormat(w, level, "json")
+}
+
+// NewFormat returns a logger writing to w at level in format (LOG_FORMAT):
+// "text" (slog's key=value lines, for people at a terminal) or JSON lines
+// for anything else. Both redact alike.
+func NewFormat(w io.Writer, level slog.Leveler, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redact}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 func redact(_ []string, a slog.Attr) slog.Attr {
