@@ -24,9 +24,9 @@ func TestConfigErrorNamesTheVariable(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]string{
 		"JWT_SECRET":           {},
-		"WEBHOOK_MAX_ATTEMPTS": {"JWT_SECRET": "s", "WEBHOOK_MAX_ATTEMPTS": "lots"},
-		"N8N_WEBHOOK_URL":      {"JWT_SECRET": "s", "N8N_WEBHOOK_URL": "http://n8n.example.com/webhook"},
-		"N8N_WEBHOOK_SECRET":   {"JWT_SECRET": "s", "N8N_WEBHOOK_SECRET": "whsec_not base64!"},
+		"WEBHOOK_MAX_ATTEMPTS": {"JWT_SECRET": "cmd-test-secret-0123456789abcdef", "WEBHOOK_MAX_ATTEMPTS": "lots"},
+		"N8N_WEBHOOK_URL":      {"JWT_SECRET": "cmd-test-secret-0123456789abcdef", "N8N_WEBHOOK_URL": "http://n8n.example.com/webhook"},
+		"N8N_WEBHOOK_SECRET":   {"JWT_SECRET": "cmd-test-secret-0123456789abcdef", "N8N_WEBHOOK_SECRET": "whsec_not base64!"},
 	}
 	for variable, vars := range cases {
 		t.Run(variable, func(t *testing.T) {
@@ -42,10 +42,10 @@ func TestConfigErrorNamesTheVariable(t *testing.T) {
 
 func TestTokenCommand(t *testing.T) {
 	t.Parallel()
-	vars := map[string]string{"JWT_SECRET": "token-command-secret"}
+	vars := map[string]string{"JWT_SECRET": "token-command-secret-0123456789abcdef"}
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"token", "--sub", "alice", "--roles", "tecnico,ops", "--ttl", "5m"}, env(vars), &stdout, &stderr))
-	v, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte("token-command-secret"), RolesClaim: "roles", TecnicoRoles: []string{"tecnico"}})
+	v, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte(vars["JWT_SECRET"]), RolesClaim: "roles", TecnicoRoles: []string{"tecnico"}})
 	require.NoError(t, err)
 	id, err := v.Verify(strings.TrimSpace(stdout.String()))
 	require.NoError(t, err)
@@ -107,7 +107,7 @@ func TestMigrateCommand(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, status)
 
 	var stdout, stderr bytes.Buffer
-	vars := map[string]string{"DATABASE_URL": dbURL, "JWT_SECRET": "s"}
+	vars := map[string]string{"DATABASE_URL": dbURL, "JWT_SECRET": "cmd-test-secret-0123456789abcdef"}
 	require.NoError(t, run(context.Background(), []string{"migrate"}, env(vars), &stdout, &stderr))
 	require.Contains(t, stderr.String(), `"msg":"migration applied"`)
 	require.NoError(t, run(context.Background(), []string{"migrate"}, env(vars), &stdout, &stderr), "migrating again is a no-op")
@@ -121,7 +121,7 @@ func TestMigrateCommand(t *testing.T) {
 func TestBadDatabaseURLNamesTheVariable(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	vars := map[string]string{"DATABASE_URL": "postgres://u:secretpw@127.0.0.1:5432/x?sslmode=bogus", "JWT_SECRET": "s"}
+	vars := map[string]string{"DATABASE_URL": "postgres://u:secretpw@127.0.0.1:5432/x?sslmode=bogus", "JWT_SECRET": "cmd-test-secret-0123456789abcdef"}
 	err := run(context.Background(), []string{"migrate"}, env(vars), &stdout, &stderr)
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "DATABASE_URL:"), "%q", err)
