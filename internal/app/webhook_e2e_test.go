@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatgw/chatgw/internal/apptest"
@@ -164,17 +165,26 @@ func riverClient(t testing.TB, pool *pgxpool.Pool) *river.Client[pgx.Tx] {
 // jobState is the state of the delivery job of messageID.
 func jobState(t testing.TB, pool *pgxpool.Pool, messageID string) string {
 	t.Helper()
-	var state string
-	err := pool.QueryRow(context.Background(),
-		`SELECT state FROM river_job WHERE kind = $1 AND args->>'message_id' = $2`, webhook.Kind, messageID).Scan(&state)
+	state, err := queryJobState(pool, messageID)
 	require.NoError(t, err)
 	return state
 }
 
+func queryJobState(pool *pgxpool.Pool, messageID string) (string, error) {
+	var state string
+	err := pool.QueryRow(context.Background(),
+		`SELECT state FROM river_job WHERE kind = $1 AND args->>'message_id' = $2`, webhook.Kind, messageID).Scan(&state)
+	return state, err
+}
+
 func waitJobState(t testing.TB, pool *pgxpool.Pool, messageID, want string) {
 	t.Helper()
-	require.Eventually(t, func() bool { return jobState(t, pool, messageID) == want },
-		apptest.Timeout, 10*time.Millisecond, "delivery of %s never became %s", messageID, want)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		state, err := queryJobState(pool, messageID)
+		if assert.NoError(c, err) {
+			assert.Equal(c, want, state)
+		}
+	}, apptest.Timeout, 10*time.Millisecond, "delivery of %s never became %s", messageID, want)
 }
 
 // connectAndSend connects with auth and sends payload, reconnecting when the
@@ -350,6 +360,12 @@ func TestWebhookRedeliveredAfter5xxWithSameID(t *testing.T) {
 	require.NoError(t, second.SignatureErr)
 	waitJobState(t, s.Pool, sent["id"].(string), "completed")
 
+	// The failed attempt is logged once, by the worker (River's own
+	// "Job errored" line is dropped: it would say the same without the cause).
+	logs := s.Logs.String()
+	require.Equal(t, 1, strings.Count(logs, "delivery attempt failed"), logs)
+	require.NotContains(t, logs, "Job errored")
+
 	// chatgw_webhook_message_loads_total: one load per attempt. The first
 	// attempt takes the hand-off's copy (or, in a rare race with River's
 	// fetch, reads it back); the retry always reads it back.
@@ -441,11 +457,13 @@ func TestWebhookReceiverDownThenBack(t *testing.T) {
 		want[msg["id"].(string)] = true
 	}
 	// Every delivery has failed at least once against the closed port.
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var failing int
-		require.NoError(t, s.Pool.QueryRow(context.Background(),
-			`SELECT count(*) FROM river_job WHERE kind = $1 AND cardinality(errors) > 0`, webhook.Kind).Scan(&failing))
-		return failing == len(want)
+		err := s.Pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM river_job WHERE kind = $1 AND cardinality(errors) > 0`, webhook.Kind).Scan(&failing)
+		if assert.NoError(c, err) {
+			assert.Equal(c, len(want), failing)
+		}
 	}, apptest.Timeout, 10*time.Millisecond)
 
 	n8n.up()

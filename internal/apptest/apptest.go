@@ -37,18 +37,25 @@ const JWTSecret = "apptest-jwt-secret-0123456789abcdef"
 // Timeout bounds every wait in these helpers.
 const Timeout = 10 * time.Second
 
+// Client drives a chatgw at URL over HTTP and Socket.IO. Server embeds
+// one; edge tests that serve only the gateway (over an in-memory store) use
+// their own.
+type Client struct {
+	URL string
+	// HTTP is the client Do uses (HTTPClient unless a test sets one, e.g.
+	// one that trusts a test certificate).
+	HTTP *http.Client
+}
+
 // Server is a running chatgw.
 type Server struct {
-	URL         string
+	Client
 	Config      config.Config
 	DatabaseURL string
 	Pool        *pgxpool.Pool
 	Registry    *prometheus.Registry
 	Logs        *LogBuffer
 	App         *app.App
-	// HTTP is the client Do uses (HTTPClient unless a test sets one, e.g.
-	// one that trusts a test certificate).
-	HTTP *http.Client
 }
 
 // Start runs a gateway on a fresh database. env overrides the environment
@@ -105,14 +112,13 @@ func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server 
 		scheme = "https"
 	}
 	return &Server{
-		URL:         scheme + "://" + a.Addr(),
+		Client:      Client{URL: scheme + "://" + a.Addr(), HTTP: HTTPClient},
 		Config:      cfg,
 		DatabaseURL: dbURL,
 		Pool:        pool,
 		Registry:    reg,
 		Logs:        logs,
 		App:         a,
-		HTTP:        HTTPClient,
 	}
 }
 
@@ -157,7 +163,7 @@ func (a Anonymous) Auth() map[string]any {
 }
 
 // CreateAnonymous creates an anonymous conversation over HTTP.
-func (s *Server) CreateAnonymous(t testing.TB) Anonymous {
+func (s *Client) CreateAnonymous(t testing.TB) Anonymous {
 	t.Helper()
 	status, body := s.Do(t, http.MethodPost, "/v1/conversations", "", `{}`)
 	require.Equal(t, http.StatusCreated, status, "%v", body)
@@ -165,7 +171,7 @@ func (s *Server) CreateAnonymous(t testing.TB) Anonymous {
 }
 
 // CreateOwned creates a conversation owned by the token's subject.
-func (s *Server) CreateOwned(t testing.TB, token string) string {
+func (s *Client) CreateOwned(t testing.TB, token string) string {
 	t.Helper()
 	status, body := s.Do(t, http.MethodPost, "/v1/conversations", token, `{}`)
 	require.Equal(t, http.StatusCreated, status, "%v", body)
@@ -174,7 +180,7 @@ func (s *Server) CreateOwned(t testing.TB, token string) string {
 
 // Do sends an HTTP request (bearer is the Authorization token, if any) and
 // decodes the JSON answer.
-func (s *Server) Do(t testing.TB, method, path, bearer, body string, headers ...string) (int, map[string]any) {
+func (s *Client) Do(t testing.TB, method, path, bearer, body string, headers ...string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	require.NoError(t, err)
@@ -226,7 +232,7 @@ var recorded = []string{"message", "message-saved", "error", "validation-error",
 
 // Dial connects without waiting; it returns the socket and a channel that
 // yields nil on connect or the connect_error.
-func (s *Server) Dial(t testing.TB, opts *client.Options) (*Socket, <-chan error) {
+func (s *Client) Dial(t testing.TB, opts *client.Options) (*Socket, <-chan error) {
 	t.Helper()
 	// Connect only once the handlers are on (a fast server can otherwise
 	// answer before "connect" has a listener) and the Engine.IO connection
@@ -275,7 +281,7 @@ func (s *Server) Dial(t testing.TB, opts *client.Options) (*Socket, <-chan error
 }
 
 // Connect connects with auth and waits until the server accepted it.
-func (s *Server) Connect(t testing.TB, auth map[string]any) *Socket {
+func (s *Client) Connect(t testing.TB, auth map[string]any) *Socket {
 	t.Helper()
 	sock, err := s.ConnectWith(t, func() *client.Options { return ClientOptions(auth) })
 	require.NoError(t, err, "connect")
@@ -284,7 +290,7 @@ func (s *Server) Connect(t testing.TB, auth map[string]any) *Socket {
 
 // ConnectError connects with auth, expects a rejection, and returns the
 // code in its data and its message.
-func (s *Server) ConnectError(t testing.TB, auth map[string]any) (code string, message string) {
+func (s *Client) ConnectError(t testing.TB, auth map[string]any) (code string, message string) {
 	t.Helper()
 	sock, err := s.ConnectWith(t, func() *client.Options { return ClientOptions(auth) })
 	defer sock.Disconnect()
@@ -305,7 +311,7 @@ const connectAttempt = 5 * time.Second
 // opens concurrently with Socket.Connect (about 1 in 200 connects here; the
 // server then has no socket at all), so an attempt that gets no answer is
 // abandoned and retried. A real answer, accept or reject, is returned as is.
-func (s *Server) ConnectWith(t testing.TB, opts func() *client.Options) (*Socket, error) {
+func (s *Client) ConnectWith(t testing.TB, opts func() *client.Options) (*Socket, error) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		sock, result := s.Dial(t, opts())

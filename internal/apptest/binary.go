@@ -135,5 +135,5 @@ func (p *Process) WaitExit(t testing.TB, timeout time.Duration) int {
 // Client returns a Server handle for driving the process over HTTP and
 // Socket.IO (it has no App, Pool or Logs of its own).
 func (p *Process) Client() *Server {
-	return &Server{URL: "http://" + p.Addr, HTTP: HTTPClient}
+	return &Server{Client: Client{URL: "http://" + p.Addr, HTTP: HTTPClient}}
 }

@@ -3,6 +3,7 @@ package chat_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -12,71 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/chat/chattest"
 )
-
-// memStore is an in-memory chat.Store for the rules that need no database.
-type memStore struct {
-	mu            sync.Mutex
-	conversations map[uuid.UUID]chat.Conversation
-	messages      []chat.Message
-	// appendErr, when set, is what AppendMessage fails with (a conversation
-	// deleted between the authorization and the insert, a dead database).
-	appendErr error
-}
-
-func newMemStore() *memStore {
-	return &memStore{conversations: map[uuid.UUID]chat.Conversation{}}
-}
-
-func (s *memStore) CreateConversation(_ context.Context, c chat.Conversation) (chat.Conversation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.conversations[c.ID] = c
-	return c, nil
-}
-
-func (s *memStore) Conversation(_ context.Context, id uuid.UUID) (chat.Conversation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.conversations[id]
-	if !ok {
-		return chat.Conversation{}, chat.ErrNotFound
-	}
-	return c, nil
-}
-
-func (s *memStore) AppendMessage(_ context.Context, m chat.NewMessage) (chat.Message, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.appendErr != nil {
-		return chat.Message{}, false, s.appendErr
-	}
-	var seq int64 = 1
-	for _, old := range s.messages {
-		if old.ConversationID != m.ConversationID {
-			continue
-		}
-		if m.ClientMessageID != nil && old.ClientMessageID != nil && *old.ClientMessageID == *m.ClientMessageID {
-			return old, false, nil
-		}
-		seq = old.Seq + 1
-	}
-	msg := chat.Message{ID: m.ID, ConversationID: m.ConversationID, Seq: seq, Sender: m.Sender, SenderID: m.SenderID, Content: m.Content, ClientMessageID: m.ClientMessageID}
-	s.messages = append(s.messages, msg)
-	return msg, true, nil
-}
-
-func (s *memStore) MessagesAfter(_ context.Context, id uuid.UUID, afterSeq int64, limit int) ([]chat.Message, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []chat.Message
-	for _, m := range s.messages {
-		if m.ConversationID == id && m.Seq > afterSeq && len(out) < limit {
-			out = append(out, m)
-		}
-	}
-	return out, nil
-}
 
 type broadcast struct {
 	msg    chat.Message
@@ -96,7 +34,7 @@ func (b *recordingBroadcaster) MessageCreated(msg chat.Message, except string) {
 
 type fixture struct {
 	svc   *chat.Service
-	store *memStore
+	store *chattest.Store
 	bc    *recordingBroadcaster
 	anon  chat.Identity
 	owner chat.Identity
@@ -105,7 +43,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	store := newMemStore()
+	store := chattest.NewStore()
 	bc := &recordingBroadcaster{}
 	svc := chat.NewService(chat.ServiceConfig{MaxMessageLength: 10}, store, bc)
 	ctx := context.Background()
@@ -218,7 +156,7 @@ func TestSendMessageSenders(t *testing.T) {
 
 func TestSendMessageDeliveryFlag(t *testing.T) {
 	t.Parallel()
-	store := &deliverySpy{memStore: newMemStore()}
+	store := chattest.NewStore()
 	svc := chat.NewService(chat.ServiceConfig{}, store, nil)
 	ctx := context.Background()
 	owner := chat.Identity{Kind: chat.IdentityUser, UserID: "alice", Technician: true}
@@ -232,17 +170,11 @@ func TestSendMessageDeliveryFlag(t *testing.T) {
 	require.NoError(t, err)
 	_, err = svc.SendMessage(ctx, chat.Identity{Kind: chat.IdentityReplyToken, ConversationID: id}, chat.SendInput{ConversationID: id, Content: "bot"})
 	require.NoError(t, err)
-	require.Equal(t, []bool{true, true, false}, store.deliver, "a bot's message never goes back to the bot")
-}
-
-type deliverySpy struct {
-	*memStore
-	deliver []bool
-}
-
-func (d *deliverySpy) AppendMessage(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
-	d.deliver = append(d.deliver, m.Deliver)
-	return d.memStore.AppendMessage(ctx, m)
+	var deliver []bool
+	for _, m := range store.Appends() {
+		deliver = append(deliver, m.Deliver)
+	}
+	require.Equal(t, []bool{true, true, false}, deliver, "a bot's message never goes back to the bot")
 }
 
 func TestSendMessageValidation(t *testing.T) {
@@ -277,7 +209,7 @@ func TestSendMessageValidation(t *testing.T) {
 	// The limit counts code points, not bytes: ten 4-byte emoji fit in 10.
 	_, err := f.svc.SendMessage(ctx, f.anon, chat.SendInput{ConversationID: conv, Content: strings.Repeat("😀", 10)})
 	require.NoError(t, err)
-	require.Len(t, f.store.messages, 1, "rejected sends store nothing")
+	require.Len(t, f.store.Messages(conv), 1, "rejected sends store nothing")
 }
 
 func TestSendMessageIdempotent(t *testing.T) {
@@ -303,7 +235,7 @@ func TestSendMessageStoreErrors(t *testing.T) {
 	tech := chat.Identity{Kind: chat.IdentityUser, UserID: "tom", Technician: true}
 
 	// The conversation is deleted between the authorization and the insert.
-	f.store.appendErr = chat.ErrNotFound
+	f.store.Fail(chattest.OpAppendMessage, fmt.Errorf("append message: %w", chat.ErrNotFound))
 	_, err := f.svc.SendMessage(ctx, tech, chat.SendInput{ConversationID: f.owned, Content: "hi", AsTechnician: true})
 	require.Equal(t, chat.CodeNotFound, code(err))
 
@@ -312,7 +244,7 @@ func TestSendMessageStoreErrors(t *testing.T) {
 	require.Equal(t, chat.CodeForbidden, code(err))
 
 	// Anything the store does not classify is INTERNAL, and its text stays private.
-	f.store.appendErr = errors.New("connection refused to 10.0.0.1")
+	f.store.Fail(chattest.OpAppendMessage, errors.New("connection refused to 10.0.0.1"))
 	_, err = f.svc.SendMessage(ctx, tech, chat.SendInput{ConversationID: f.owned, Content: "hi", AsTechnician: true})
 	require.Equal(t, chat.CodeInternal, code(err))
 	require.NotContains(t, chat.ClientError(err).Message, "10.0.0.1")
@@ -366,11 +298,12 @@ func TestCreateConversationMetadata(t *testing.T) {
 func TestMessageJSON(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	f.store.Now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 6000, time.FixedZone("CET", 3600)) }
 	res, err := f.svc.SendMessage(context.Background(), f.anon, chat.SendInput{ConversationID: f.anon.ConversationID, Content: "hi"})
 	require.NoError(t, err)
 	data, err := res.Message.MarshalJSON()
 	require.NoError(t, err)
-	for _, key := range []string{`"id"`, `"conversationId"`, `"seq":1`, `"sender":"user"`, `"senderId":null`, `"content":"hi"`, `"clientMessageId":null`, `"createdAt":"0001-01-01T00:00:00Z"`} {
+	for _, key := range []string{`"id"`, `"conversationId"`, `"seq":1`, `"sender":"user"`, `"senderId":null`, `"content":"hi"`, `"clientMessageId":null`, `"createdAt":"2026-01-02T02:04:05.000006Z"`} {
 		require.Contains(t, string(data), key)
 	}
 }
@@ -407,7 +340,7 @@ func (l *countingLimiter) Allow(key string) (bool, time.Duration) {
 
 func TestSendLimiter(t *testing.T) {
 	t.Parallel()
-	store := newMemStore()
+	store := chattest.NewStore()
 	limiter := &countingLimiter{n: 2}
 	svc := chat.NewService(chat.ServiceConfig{SendLimiter: limiter}, store, nil)
 	ctx := context.Background()
@@ -432,7 +365,7 @@ func TestSendLimiter(t *testing.T) {
 	require.NotNil(t, ce)
 	require.Equal(t, chat.CodeRateLimited, ce.Code)
 	require.Equal(t, 1500*time.Millisecond, ce.RetryAfter)
-	require.Len(t, store.messages, 2, "a limited send stores nothing")
+	require.Len(t, store.Messages(anon.ConversationID), 2, "a limited send stores nothing")
 
 	// The bot answers whatever the limit.
 	bot := chat.Identity{Kind: chat.IdentityReplyToken, ConversationID: anon.ConversationID}

@@ -1,6 +1,6 @@
 // Package config reads chatgw's configuration from the environment once, at
 // start, and validates it. Variable names and defaults are those of the
-// public contract (shared CONTRACT.md §1); see docs/configuration.md.
+// public contract; see docs/configuration.md.
 package config
 
 import (
@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// Config is chatgw's whole configuration. Build it with Load.
+// Config is chatgw's whole configuration (that of `chatgw serve`). Build
+// it with Load. A zero duration, count or name below means "unset": the
+// component that uses it applies its own default (named after the field).
 //
 // Config holds secrets: log it through its LogValue (slog.LogValuer) or
 // String methods, which redact them, never field by field.
@@ -22,7 +24,7 @@ type Config struct {
 
 	Webhook WebhookConfig
 
-	ReplyTokenTTL time.Duration // REPLY_TOKEN_TTL, 24h
+	ReplyTokenTTL time.Duration // REPLY_TOKEN_TTL; 0: auth.DefaultReplyTokenTTL
 	// ReplyTokenSecret (REPLY_TOKEN_SECRET, optional) signs reply tokens: the
 	// variable's bytes when set. When unset it is derived as
 	// HMAC-SHA256(key=JWT_SECRET, "chatgw reply token v1") when JWT_SECRET is
@@ -32,12 +34,12 @@ type Config struct {
 	ReplyTokenSecret []byte
 
 	CORSOrigins      []string // CORS_ORIGINS, comma-separated (trimmed, empties dropped, no trailing slash); ["*"] for any; empty = same origin only
-	MaxMessageLength int      // MAX_MESSAGE_LENGTH, 4000 (code points after trimming; > 0)
+	MaxMessageLength int      // MAX_MESSAGE_LENGTH (code points after trimming); 0: chat.DefaultMaxMessageLength
 
 	RateLimit RateLimitConfig
 
 	TrustedProxies        []netip.Prefix // TRUSTED_PROXIES, comma-separated CIDRs (a bare IP is a /32 or /128); masked
-	MaxSocketsPerIdentity int            // MAX_SOCKETS_PER_IDENTITY, 5 (> 0)
+	MaxSocketsPerIdentity int            // MAX_SOCKETS_PER_IDENTITY; 0: gateway.DefaultMaxSocketsPerIdentity
 
 	AuthFailuresPerIP int           // AUTH_FAILURES_PER_IP, 20 (within 10 min, then the IP is blocked; > 0)
 	AuthBlockDuration time.Duration // AUTH_BLOCK_DURATION, 15m
@@ -48,14 +50,14 @@ type Config struct {
 	TLSKeyFile  string // TLS_KEY_FILE (readable; both or neither)
 
 	// Group commit of sends (docs/performance.md).
-	SendBatchMax  int           // SEND_BATCH_MAX, 64: most messages per transaction; 1 disables group commit
+	SendBatchMax  int           // SEND_BATCH_MAX: most messages per transaction; 1 disables group commit; 0: postgres.DefaultBatchMax
 	SendBatchWait time.Duration // SEND_BATCH_WAIT, 0: extra wait for a batch that is not full (0: a lone send never waits)
 
 	PprofAddr string // PPROF_ADDR: listen address of net/http/pprof on its own listener; empty = off
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, 15s
-	LogFormat       string        // LOG_FORMAT: json or text; "json"
 	LogLevel        string        // LOG_LEVEL: debug, info, warn, error (lower case); "info". See SlogLevel.
+	LogFormat       string        // LOG_FORMAT: json or text (lower case); "json"
 }
 
 // JWTConfig configures verification of users' JWTs.
@@ -64,7 +66,7 @@ type JWTConfig struct {
 	PublicKeyFile string   // JWT_PUBLIC_KEY_FILE (PEM RSA → RS256, EC → ES256); wins over Secret when both are set
 	Issuer        string   // JWT_ISSUER; enforced when set
 	Audience      string   // JWT_AUDIENCE; enforced when set
-	RolesClaim    string   // JWT_ROLES_CLAIM, "roles"
+	RolesClaim    string   // JWT_ROLES_CLAIM; "": auth.DefaultRolesClaim
 	TecnicoRoles  []string // TECNICO_ROLES, "tecnico,admin" (comma-separated, trimmed)
 
 	// PublicKeyPEM is the content of PublicKeyFile, read by Load (nil when
@@ -80,9 +82,9 @@ type WebhookConfig struct {
 	AuthHeaderValue string
 	AllowHTTP       bool          // WEBHOOK_ALLOW_HTTP, false
 	MaxAttempts     int           // WEBHOOK_MAX_ATTEMPTS, 10 (> 0)
-	Timeout         time.Duration // WEBHOOK_TIMEOUT, 10s
-	BackoffBase     time.Duration // WEBHOOK_BACKOFF_BASE, 1s (≤ BackoffMax)
-	BackoffMax      time.Duration // WEBHOOK_BACKOFF_MAX, 1h
+	Timeout         time.Duration // WEBHOOK_TIMEOUT; 0: webhook.DefaultTimeout
+	BackoffBase     time.Duration // WEBHOOK_BACKOFF_BASE (≤ BackoffMax); 0: webhook.DefaultBackoffBase
+	BackoffMax      time.Duration // WEBHOOK_BACKOFF_MAX; 0: webhook.DefaultBackoffMax
 
 	// SecretKey is the base64-decoded part of Secret after "whsec_": the
 	// HMAC key of the Standard Webhooks signature. Nil when Secret is empty.

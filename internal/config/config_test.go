@@ -64,7 +64,7 @@ func TestDefaults(t *testing.T) {
 	require.Nil(t, c.JWT.PublicKeyPEM)
 	require.Empty(t, c.JWT.Issuer)
 	require.Empty(t, c.JWT.Audience)
-	require.Equal(t, "roles", c.JWT.RolesClaim)
+	require.Empty(t, c.JWT.RolesClaim, "auth's default")
 	require.Equal(t, []string{"tecnico", "admin"}, c.JWT.TecnicoRoles)
 	require.Empty(t, c.Webhook.URL)
 	require.Empty(t, c.Webhook.Secret)
@@ -73,26 +73,28 @@ func TestDefaults(t *testing.T) {
 	require.Empty(t, c.Webhook.AuthHeaderValue)
 	require.False(t, c.Webhook.AllowHTTP)
 	require.Equal(t, 10, c.Webhook.MaxAttempts)
-	require.Equal(t, 10*time.Second, c.Webhook.Timeout)
-	require.Equal(t, time.Second, c.Webhook.BackoffBase)
-	require.Equal(t, time.Hour, c.Webhook.BackoffMax)
-	require.Equal(t, 24*time.Hour, c.ReplyTokenTTL)
+	// Zero: the component's default.
+	require.Zero(t, c.Webhook.Timeout)
+	require.Zero(t, c.Webhook.BackoffBase)
+	require.Zero(t, c.Webhook.BackoffMax)
+	require.Zero(t, c.ReplyTokenTTL)
 	require.Equal(t, hmacLabel([]byte(testJWTSecret)), c.ReplyTokenSecret)
 	require.Empty(t, c.CORSOrigins)
-	require.Equal(t, 4000, c.MaxMessageLength)
+	require.Zero(t, c.MaxMessageLength)
 	require.Equal(t, RateLimitConfig{MessagesPerSec: 10, MessagesBurst: 20, ConnectsPerMin: 60, ConversationsPerMin: 30, EventsPerSec: 20, EventsBurst: 40}, c.RateLimit)
-	require.Equal(t, 20, c.AuthFailuresPerIP)
-	require.Equal(t, 15*time.Minute, c.AuthBlockDuration)
-	require.Equal(t, 10000, c.MaxConnections)
-	require.Equal(t, 10*time.Second, c.ConnectTimeout)
+	require.Zero(t, c.AuthFailuresPerIP)
+	require.Zero(t, c.AuthBlockDuration)
+	require.Zero(t, c.MaxConnections)
+	require.Zero(t, c.ConnectTimeout)
 	require.Equal(t, "json", c.LogFormat)
 	require.Empty(t, c.TrustedProxies)
-	require.Equal(t, 5, c.MaxSocketsPerIdentity)
+	require.Zero(t, c.MaxSocketsPerIdentity)
 	require.Empty(t, c.TLSCertFile)
 	require.Empty(t, c.TLSKeyFile)
 	require.False(t, c.TLSEnabled())
 	require.Equal(t, 15*time.Second, c.ShutdownTimeout)
 	require.Equal(t, "info", c.LogLevel)
+	require.Equal(t, "json", c.LogFormat)
 	require.Equal(t, slog.LevelInfo, c.SlogLevel())
 }
 
@@ -214,13 +216,12 @@ func TestEveryVariable(t *testing.T) {
 		}},
 		{"edge limits", map[string]string{
 			"AUTH_FAILURES_PER_IP": "3", "AUTH_BLOCK_DURATION": "2m",
-			"MAX_CONNECTIONS": "50", "CONNECT_TIMEOUT": "3s", "LOG_FORMAT": "TEXT",
+			"MAX_CONNECTIONS": "50", "CONNECT_TIMEOUT": "3s",
 		}, func(t *testing.T, c Config) {
 			require.Equal(t, 3, c.AuthFailuresPerIP)
 			require.Equal(t, 2*time.Minute, c.AuthBlockDuration)
 			require.Equal(t, 50, c.MaxConnections)
 			require.Equal(t, 3*time.Second, c.ConnectTimeout)
-			require.Equal(t, "text", c.LogFormat)
 		}},
 		{"rate limits disabled", map[string]string{
 			"RATE_LIMIT_MESSAGES_PER_SEC": "0", "RATE_LIMIT_MESSAGES_BURST": "0",
@@ -253,6 +254,8 @@ func TestEveryVariable(t *testing.T) {
 		{"LOG_LEVEL", map[string]string{"LOG_LEVEL": "DEBUG"}, func(t *testing.T, c Config) {
 			require.Equal(t, "debug", c.LogLevel)
 			require.Equal(t, slog.LevelDebug, c.SlogLevel())
+		}},
+		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "Text"}, func(t *testing.T, c Config) {
 		}},
 		{"LOG_LEVEL warn", map[string]string{"LOG_LEVEL": "warn"}, func(t *testing.T, c Config) {
 			require.Equal(t, slog.LevelWarn, c.SlogLevel())
@@ -337,7 +340,6 @@ func TestValidationFailures(t *testing.T) {
 		{"TLS key unreadable", map[string]string{"TLS_CERT_FILE": cert, "TLS_KEY_FILE": missing}, "TLS_KEY_FILE", "cannot read"},
 		{"SHUTDOWN_TIMEOUT", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT", "duration"},
 		{"LOG_LEVEL", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", `got "verbose"`},
-		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT", `got "xml"`},
 		{"JWT_SECRET short", map[string]string{"JWT_SECRET": "a"}, "JWT_SECRET", "at least 32 bytes"},
 		{"JWT_SECRET 31 bytes", map[string]string{"JWT_SECRET": strings.Repeat("k", 31)}, "JWT_SECRET", "at least 32 bytes"},
 		{"REPLY_TOKEN_SECRET short", map[string]string{"REPLY_TOKEN_SECRET": "short"}, "REPLY_TOKEN_SECRET", "at least 32 bytes"},
@@ -346,6 +348,7 @@ func TestValidationFailures(t *testing.T) {
 		{"CONNECT_TIMEOUT", map[string]string{"CONNECT_TIMEOUT": "soon"}, "CONNECT_TIMEOUT", "positive duration"},
 		{"AUTH_FAILURES_PER_IP", map[string]string{"AUTH_FAILURES_PER_IP": "-1"}, "AUTH_FAILURES_PER_IP", "positive"},
 		{"AUTH_BLOCK_DURATION", map[string]string{"AUTH_BLOCK_DURATION": "0"}, "AUTH_BLOCK_DURATION", "positive"},
+		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "logfmt"}, "LOG_FORMAT", `got "logfmt"`},
 	}
 	secrets := []string{testJWTSecret, testReplySecret, testAuthValue, "aG9vay1rZXktYnl0ZXMhIQ", "not*base64", testHookKey}
 	for _, tt := range tests {
@@ -409,7 +412,7 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 			out := buf.String()
 			require.Contains(t, out, `"secret":"[REDACTED]"`)
 			require.Contains(t, out, `"reply_token_secret":"[REDACTED]"`)
-			require.Contains(t, out, `"max_message_length":4000`)
+			require.Contains(t, out, `"max_message_length":0`, "non-secret fields kept")
 			require.Contains(t, out, "chatgw", "non-secret parts kept")
 			for _, s := range tt.hidden {
 				require.NotContains(t, out, s)

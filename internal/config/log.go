@@ -98,8 +98,10 @@ func (c Config) String() string {
 func (c Config) GoString() string { return "config.Config" + c.String() }
 
 // SlogLevel returns LogLevel as a slog.Level (info for anything unknown).
-func (c Config) SlogLevel() slog.Level {
-	switch c.LogLevel {
+func (c Config) SlogLevel() slog.Level { return slogLevel(c.LogLevel) }
+
+func slogLevel(level string) slog.Level {
+	switch level {
 	case "debug":
 		return slog.LevelDebug
 	case "warn":

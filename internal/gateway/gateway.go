@@ -50,7 +50,7 @@ type Config struct {
 
 	// MaxSocketsPerIdentity is how many sockets one user (JWT sub) or one
 	// anonymous conversation may have; the oldest is replaced beyond it.
-	// Default 5.
+	// Default DefaultMaxSocketsPerIdentity.
 	MaxSocketsPerIdentity int
 	// TypingTimeout is how long a "typing" indicator lasts unless renewed;
 	// then the others get typing:false, so a client that stopped without
@@ -81,6 +81,9 @@ type Config struct {
 	ClientIP func(r *http.Request) string
 }
 
+// DefaultMaxSocketsPerIdentity is MAX_SOCKETS_PER_IDENTITY's default.
+const DefaultMaxSocketsPerIdentity = 5
+
 func (c *Config) withDefaults() Config {
 	out := *c
 	if out.EventTimeout <= 0 {
@@ -96,7 +99,7 @@ func (c *Config) withDefaults() Config {
 		out.MaxHTTPBufferSize = 1 << 20
 	}
 	if out.MaxSocketsPerIdentity <= 0 {
-		out.MaxSocketsPerIdentity = 5
+		out.MaxSocketsPerIdentity = DefaultMaxSocketsPerIdentity
 	}
 	if out.TypingTimeout <= 0 {
 		out.TypingTimeout = 5 * time.Second
@@ -142,6 +145,9 @@ type Gateway struct {
 	inflight int
 	draining bool
 	idle     chan struct{}
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // session is what the gateway keeps per socket.
@@ -271,11 +277,21 @@ func (g *Gateway) Stats() (Stats, <-chan struct{}) {
 	return st, changed
 }
 
-// Shutdown lets the client events in flight finish (their transactions
-// commit and their acks go out), then closes every connection at the
-// transport level, so the official client reconnects on its own, to another
-// node. A Socket.IO disconnect packet would tell it not to come back.
-func (g *Gateway) Shutdown(ctx context.Context) error {
+// Start is the lifecycle's start: the gateway serves as soon as it is
+// built (through Handler), so there is nothing to start.
+func (g *Gateway) Start(context.Context) error { return nil }
+
+// Stop drains the gateway: it lets the client events in flight finish
+// (their transactions commit and their acks go out), then closes every
+// connection at the transport level, so the official client reconnects on
+// its own, to another node. A Socket.IO disconnect packet would tell it not
+// to come back. Calls after the first return the first call's result.
+func (g *Gateway) Stop(ctx context.Context) error {
+	g.stopOnce.Do(func() { g.stopErr = g.drain(ctx) })
+	return g.stopErr
+}
+
+func (g *Gateway) drain(ctx context.Context) error {
 	g.mu.Lock()
 	if !g.draining {
 		g.draining = true

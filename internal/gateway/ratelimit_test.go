@@ -12,11 +12,12 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/chatgw/chatgw/internal/apptest"
+	"github.com/chatgw/chatgw/internal/ratelimit"
 )
 
 func TestSendRateLimitPerConversation(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, map[string]string{"RATE_LIMIT_MESSAGES_PER_SEC": "0.01", "RATE_LIMIT_MESSAGES_BURST": "2"})
+	srv := setup(t, func(o *options) { o.service.SendLimiter = ratelimit.New(ratelimit.Config{Rate: 0.01, Burst: 2}) })
 	anon := srv.CreateAnonymous(t)
 	other := srv.CreateAnonymous(t)
 	sock := srv.Connect(t, anon.Auth())
@@ -40,7 +41,7 @@ func TestSendRateLimitPerConversation(t *testing.T) {
 
 	// Other conversations are not affected, and nothing was stored.
 	srv.Connect(t, other.Auth()).Send(t, map[string]any{"content": "fine"})
-	require.Equal(t, 2, countRows(t, srv, `SELECT count(*) FROM messages WHERE conversation_id = $1`, anon.ConversationID))
+	require.Len(t, srv.Messages(t, anon.ConversationID), 2)
 	require.Equal(t, 2.0, testutil.ToFloat64(srv.Metrics().RateLimited.WithLabelValues("message")))
 
 	// Sends that will be refused as FORBIDDEN take no token from the

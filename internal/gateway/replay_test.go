@@ -43,7 +43,7 @@ func TestReplayOnConnect(t *testing.T) {
 
 func TestLastSeqValidation(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, nil)
+	srv := setup(t)
 	anon := srv.CreateAnonymous(t)
 	for _, bad := range []any{-1, 1.5, "3", []any{1}, map[string]any{}} {
 		auth := anon.Auth()

@@ -73,7 +73,7 @@ func TestTypingClearedOnDisconnect(t *testing.T) {
 
 func TestTypingValidationAndAuthorization(t *testing.T) {
 	t.Parallel()
-	srv := startWithTyping(t, time.Second)
+	srv := setup(t, func(o *options) { o.gateway = func(c *gateway.Config) { c.TypingTimeout = time.Second } })
 	anon := srv.CreateAnonymous(t)
 	other := srv.CreateAnonymous(t)
 	visitor := srv.Connect(t, anon.Auth())

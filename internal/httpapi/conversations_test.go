@@ -2,113 +2,131 @@ package httpapi_test
 
 import (
 	"context"
-	"io"
+	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chatgw/chatgw/internal/apptest"
+	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/httpapi"
 )
 
-func TestHealthAndMetrics(t *testing.T) {
+func TestHealthz(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, nil)
-	status, body := srv.Do(t, http.MethodGet, "/healthz", "", "")
-	require.Equal(t, http.StatusOK, status)
-	require.Equal(t, "ok", body["status"])
-	status, body = srv.Do(t, http.MethodGet, "/readyz", "", "")
-	require.Equal(t, http.StatusOK, status)
-	require.Equal(t, "ok", body["status"])
-
-	resp, err := http.Get(srv.URL + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	text, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	for _, name := range []string{"chatgw_sockets_connected", "chatgw_webhook_queue_depth", "chatgw_webhook_delivery_seconds"} {
-		require.Contains(t, string(text), name)
-	}
+	e := setup(t)
+	a := e.do(t, http.MethodGet, "/healthz", "", "")
+	require.Equal(t, http.StatusOK, a.Status)
+	require.Equal(t, "ok", a.Body["status"])
 }
 
-func TestReadyzWithoutMigrations(t *testing.T) {
+func TestReadyzFollowsReady(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, nil)
-	_, err := srv.Pool.Exec(context.Background(), "DELETE FROM goose_db_version WHERE version_id > 0")
-	require.NoError(t, err)
-	status, _ := srv.Do(t, http.MethodGet, "/readyz", "", "")
-	require.Equal(t, http.StatusServiceUnavailable, status, "not ready while migrations are not applied")
+	var down atomic.Bool
+	e := setup(t, func(o *options) {
+		o.api = func(c *httpapi.Config) {
+			c.Ready = func(context.Context) error {
+				if down.Load() {
+					return errors.New("migrations pending at db.internal:5432")
+				}
+				return nil
+			}
+		}
+	})
+	a := e.do(t, http.MethodGet, "/readyz", "", "")
+	require.Equal(t, http.StatusOK, a.Status)
+	require.Equal(t, "ok", a.Body["status"])
+
+	down.Store(true)
+	a = e.do(t, http.MethodGet, "/readyz", "", "")
+	require.Equal(t, http.StatusServiceUnavailable, a.Status)
+	require.Equal(t, map[string]any{"status": "unavailable"}, a.Body, "the cause stays in the log")
+	require.Contains(t, e.Logs.String(), "db.internal", "the cause is logged")
 }
 
 func TestCreateConversation(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, nil)
+	e := setup(t)
 
-	status, body := srv.Do(t, http.MethodPost, "/v1/conversations", "", `{"metadata":{"page":"/pricing","lang":"es"}}`)
-	require.Equal(t, http.StatusCreated, status, "%v", body)
-	id := apptest.ParseUUID(t, body["conversationId"].(string))
-	token := body["session_token"].(string)
+	a := e.do(t, http.MethodPost, "/v1/conversations", "", `{"metadata":{"page":"/pricing","lang":"es"}}`)
+	require.Equal(t, http.StatusCreated, a.Status, a.Raw)
+	require.Equal(t, "no-store", a.Header.Get("Cache-Control"), "the session token is not cached")
+	id, err := uuid.Parse(a.Body["conversationId"].(string))
+	require.NoError(t, err)
+	token := a.Body["session_token"].(string)
 	require.Len(t, token, 43, "32 random bytes, base64url without padding")
-	created, err := time.Parse(time.RFC3339, body["createdAt"].(string))
+	created, err := time.Parse(time.RFC3339, a.Body["createdAt"].(string))
 	require.NoError(t, err)
 	require.WithinDuration(t, time.Now(), created, time.Minute)
+	require.True(t, strings.HasSuffix(a.Body["createdAt"].(string), "Z"), "createdAt is UTC")
 
-	var hash []byte
-	var metadata string
-	require.NoError(t, srv.Pool.QueryRow(context.Background(),
-		"SELECT session_token_hash, metadata::text FROM conversations WHERE id = $1", id).Scan(&hash, &metadata))
-	require.Equal(t, chat.HashSessionToken(token), hash, "only the hash is stored")
-	require.NotContains(t, metadata, token)
-	require.JSONEq(t, `{"page":"/pricing","lang":"es"}`, metadata)
+	stored, err := e.Store.Conversation(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, chat.HashSessionToken(token), stored.SessionTokenHash, "the store is given the hash")
+	require.NotContains(t, string(stored.Metadata), token)
+	require.JSONEq(t, `{"page":"/pricing","lang":"es"}`, string(stored.Metadata))
 
 	// Empty body and {} are both anonymous.
-	status, body = srv.Do(t, http.MethodPost, "/v1/conversations", "", ``)
-	require.Equal(t, http.StatusCreated, status, "%v", body)
+	for _, body := range []string{``, `{}`, `  `} {
+		a = e.do(t, http.MethodPost, "/v1/conversations", "", body)
+		require.Equal(t, http.StatusCreated, a.Status, "%q: %s", body, a.Raw)
+		require.NotEmpty(t, a.Body["session_token"])
+	}
 
 	// With a JWT the conversation is owned and has no session token.
-	status, body = srv.Do(t, http.MethodPost, "/v1/conversations", srv.Token(t, "alice"), `{}`)
-	require.Equal(t, http.StatusCreated, status, "%v", body)
-	require.NotContains(t, body, "session_token")
-	var owner string
-	require.NoError(t, srv.Pool.QueryRow(context.Background(), "SELECT owner_id FROM conversations WHERE id = $1", body["conversationId"]).Scan(&owner))
-	require.Equal(t, "alice", owner)
+	a = e.do(t, http.MethodPost, "/v1/conversations", e.token(t, "alice"), `{}`)
+	require.Equal(t, http.StatusCreated, a.Status, a.Raw)
+	require.NotContains(t, a.Body, "session_token")
+	stored, err = e.Store.Conversation(context.Background(), uuid.MustParse(a.Body["conversationId"].(string)))
+	require.NoError(t, err)
+	require.Equal(t, "alice", stored.OwnerID)
+	require.Empty(t, stored.SessionTokenHash)
 }
 
 func TestCreateConversationErrors(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, nil)
+	e := setup(t)
 	big := `{"metadata":{"x":"` + strings.Repeat("a", 5000) + `"}}`
 	huge := `{"metadata":{"x":"` + strings.Repeat("a", 100_000) + `"}}`
+	expired, err := auth.MintUserToken([]byte(jwtSecret), "alice", nil, "roles", time.Hour, "", "", time.Now().Add(-2*time.Hour))
+	require.NoError(t, err)
 	cases := []struct {
 		name, bearer, body string
+		headers            []string
 		status             int
 		code               string
+		field              string
 	}{
-		{"invalid JWT is not downgraded", "garbage", `{}`, 401, "TOKEN_INVALID"},
-		{"metadata not an object", "", `{"metadata":[1,2]}`, 400, "VALIDATION_FAILED"},
-		{"metadata over 4 KB", "", big, 400, "VALIDATION_FAILED"},
-		{"body over the limit", "", huge, 413, "PAYLOAD_TOO_LARGE"},
-		{"not JSON", "", `{"metadata":`, 400, "VALIDATION_FAILED"},
-		{"array body", "", `[]`, 400, "VALIDATION_FAILED"},
+		{"invalid JWT is not downgraded to anonymous", "garbage", `{}`, nil, 401, "TOKEN_INVALID", ""},
+		{"expired JWT", expired, `{}`, nil, 401, "TOKEN_EXPIRED", ""},
+		{"not a bearer token", "", `{}`, []string{"Authorization", "Basic dXNlcjpwYXNz"}, 401, "UNAUTHORIZED", ""},
+		{"a reply token cannot own conversations", e.reply(t, uuid.New()), `{}`, nil, 401, "TOKEN_INVALID", ""},
+		{"metadata not an object", "", `{"metadata":[1,2]}`, nil, 400, "VALIDATION_FAILED", "metadata"},
+		{"metadata over 4 KB", "", big, nil, 400, "VALIDATION_FAILED", "metadata"},
+		{"metadata with NUL", "", `{"metadata":{"a":"\u0000"}}`, nil, 400, "VALIDATION_FAILED", "metadata"},
+		{"body over the limit", "", huge, nil, 413, "PAYLOAD_TOO_LARGE", ""},
+		{"not JSON", "", `{"metadata":`, nil, 400, "VALIDATION_FAILED", ""},
+		{"array body", "", `[]`, nil, 400, "VALIDATION_FAILED", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := srv.Do(t, http.MethodPost, "/v1/conversations", tc.bearer, tc.body)
-			require.Equal(t, tc.status, status, "%v", body)
-			e := body["error"].(map[string]any)
-			require.Equal(t, tc.code, e["code"])
-			require.NotEmpty(t, e["message"])
+			a := e.do(t, http.MethodPost, "/v1/conversations", tc.bearer, tc.body, tc.headers...)
+			require.Equal(t, tc.status, a.Status, a.Raw)
+			require.Equal(t, tc.code, a.code())
+			require.NotEmpty(t, a.Body["error"].(map[string]any)["message"])
+			if tc.field != "" {
+				fields := a.Body["error"].(map[string]any)["fields"].([]any)
+				require.Equal(t, tc.field, fields[0].(map[string]any)["field"])
+			}
 		})
 	}
 
-	status, body := srv.Do(t, http.MethodPost, "/v1/conversations", "", `{}`, "Authorization", "Basic dXNlcjpwYXNz")
-	require.Equal(t, http.StatusUnauthorized, status, "%v", body)
-
-	status, body = srv.Do(t, http.MethodGet, "/v1/nothing-here", "", "")
-	require.Equal(t, http.StatusNotFound, status)
-	require.Equal(t, "NOT_FOUND", body["error"].(map[string]any)["code"])
+	a := e.do(t, http.MethodGet, "/v1/nothing-here", "", "")
+	require.Equal(t, http.StatusNotFound, a.Status)
+	require.Equal(t, "NOT_FOUND", a.code())
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,61 +15,11 @@ import (
 
 	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/chat/chattest"
 	"github.com/chatgw/chatgw/internal/httpapi"
 	"github.com/chatgw/chatgw/internal/logging"
 	"github.com/chatgw/chatgw/internal/metrics"
 )
-
-// memStore is just enough of chat.Store to drive the HTTP decoders.
-type memStore struct {
-	mu    sync.Mutex
-	convs map[uuid.UUID]chat.Conversation
-	msgs  map[uuid.UUID][]chat.Message
-}
-
-func (s *memStore) CreateConversation(_ context.Context, c chat.Conversation) (chat.Conversation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c.CreatedAt = time.Now()
-	s.convs[c.ID] = c
-	return c, nil
-}
-
-func (s *memStore) Conversation(_ context.Context, id uuid.UUID) (chat.Conversation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.convs[id]
-	if !ok {
-		return c, chat.ErrNotFound
-	}
-	return c, nil
-}
-
-func (s *memStore) AppendMessage(_ context.Context, m chat.NewMessage) (chat.Message, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, old := range s.msgs[m.ConversationID] {
-		if m.ClientMessageID != nil && old.ClientMessageID != nil && *old.ClientMessageID == *m.ClientMessageID {
-			return old, false, nil
-		}
-	}
-	msg := chat.Message{ID: m.ID, ConversationID: m.ConversationID, Seq: int64(len(s.msgs[m.ConversationID]) + 1),
-		Sender: m.Sender, SenderID: m.SenderID, Content: m.Content, ClientMessageID: m.ClientMessageID, CreatedAt: time.Now()}
-	s.msgs[m.ConversationID] = append(s.msgs[m.ConversationID], msg)
-	return msg, true, nil
-}
-
-func (s *memStore) MessagesAfter(_ context.Context, id uuid.UUID, after int64, limit int) ([]chat.Message, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []chat.Message
-	for _, m := range s.msgs[id] {
-		if m.Seq > after && len(out) < limit {
-			out = append(out, m)
-		}
-	}
-	return out, nil
-}
 
 var fuzzSecret = []byte("fuzz-secret-0123456789abcdef0123")
 
@@ -81,7 +30,7 @@ type fuzzAPI struct {
 }
 
 func newFuzzAPI(f *testing.F) fuzzAPI {
-	store := &memStore{convs: map[uuid.UUID]chat.Conversation{}, msgs: map[uuid.UUID][]chat.Message{}}
+	store := chattest.NewStore()
 	svc := chat.NewService(chat.ServiceConfig{}, store, nil)
 	created, err := svc.CreateConversation(context.Background(), nil, nil)
 	if err != nil {

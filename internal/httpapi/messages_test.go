@@ -1,27 +1,21 @@
 package httpapi_test
 
 import (
-	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
-
-	"github.com/chatgw/chatgw/internal/apptest"
 )
 
 func TestListMessagesCredentials(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, nil)
-	alice := srv.Token(t, "alice")
-	conv := srv.CreateOwned(t, alice)
-	anon := srv.CreateAnonymous(t)
-	sock := srv.Connect(t, map[string]any{"token": alice, "conversationId": conv})
-	for i := range 3 {
-		sock.Send(t, map[string]any{"content": fmt.Sprint("m", i)})
-	}
-	path := "/v1/conversations/" + conv + "/messages"
+	e := setup(t)
+	alice := e.token(t, "alice")
+	conv := e.owned(t, "alice")
+	e.send(t, conv, 3)
+	anon := e.anonymous(t)
+	path := "/v1/conversations/" + conv.String() + "/messages"
 
 	cases := []struct {
 		name    string
@@ -31,73 +25,103 @@ func TestListMessagesCredentials(t *testing.T) {
 		code    string
 	}{
 		{"owner", alice, nil, 200, ""},
-		{"technician", srv.Token(t, "tom", "tecnico"), nil, 200, ""},
-		{"another user", srv.Token(t, "eve"), nil, 403, "FORBIDDEN"},
+		{"technician", e.token(t, "tom", "tecnico"), nil, 200, ""},
+		{"reply token of the conversation", e.reply(t, conv), nil, 200, ""},
+		{"reply token of another conversation", e.reply(t, anon.Conversation.ID), nil, 403, "FORBIDDEN"},
+		{"another user", e.token(t, "eve"), nil, 403, "FORBIDDEN"},
 		{"no credentials", "", nil, 401, "UNAUTHORIZED"},
 		{"invalid JWT", "nope", nil, 401, "TOKEN_INVALID"},
 		{"session token of another conversation", "", []string{"X-Session-Token", anon.SessionToken}, 401, "SESSION_INVALID"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := srv.Do(t, http.MethodGet, path, tc.bearer, "", tc.headers...)
-			require.Equal(t, tc.status, status, "%v", body)
+			a := e.do(t, http.MethodGet, path, tc.bearer, "", tc.headers...)
+			require.Equal(t, tc.status, a.Status, a.Raw)
 			if tc.code != "" {
-				require.Equal(t, tc.code, body["error"].(map[string]any)["code"])
+				require.Equal(t, tc.code, a.code())
 				return
 			}
-			require.Len(t, body["messages"], 3)
-			require.Equal(t, false, body["hasMore"])
+			require.Len(t, a.Body["messages"], 3)
+			require.Equal(t, false, a.Body["hasMore"])
 		})
 	}
 
-	status, body := srv.Do(t, http.MethodGet, "/v1/conversations/"+uuid.NewString()+"/messages", alice, "")
-	require.Equal(t, http.StatusNotFound, status, "%v", body)
+	a := e.do(t, http.MethodGet, "/v1/conversations/"+uuid.NewString()+"/messages", alice, "")
+	require.Equal(t, http.StatusNotFound, a.Status, a.Raw)
+	require.Equal(t, "NOT_FOUND", a.code())
+	a = e.do(t, http.MethodGet, "/v1/conversations/"+uuid.NewString()+"/messages", "", "", "X-Session-Token", anon.SessionToken)
+	require.Equal(t, "SESSION_INVALID", a.code(), "a session never learns whether a conversation exists")
 	for _, id := range []string{"not-a-uuid", uuid.Nil.String()} {
-		status, body = srv.Do(t, http.MethodGet, "/v1/conversations/"+id+"/messages", alice, "")
-		require.Equal(t, http.StatusBadRequest, status, "%s: %v", id, body)
-		require.Equal(t, "VALIDATION_FAILED", body["error"].(map[string]any)["code"])
+		a = e.do(t, http.MethodGet, "/v1/conversations/"+id+"/messages", alice, "")
+		require.Equal(t, http.StatusBadRequest, a.Status, "%s: %s", id, a.Raw)
+		require.Equal(t, "VALIDATION_FAILED", a.code())
 	}
 }
 
 func TestListMessagesPaging(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, nil)
-	anon := srv.CreateAnonymous(t)
-	sock := srv.Connect(t, anon.Auth())
-	for i := range 5 {
-		sock.Send(t, map[string]any{"content": fmt.Sprint("m", i)})
-	}
-	path := "/v1/conversations/" + anon.ConversationID + "/messages"
+	e := setup(t)
+	anon := e.anonymous(t)
+	e.send(t, anon.Conversation.ID, 5)
+	path := "/v1/conversations/" + anon.Conversation.ID.String() + "/messages"
 	session := []string{"X-Session-Token", anon.SessionToken}
 
-	status, body := srv.Do(t, http.MethodGet, path+"?afterSeq=1&limit=2", "", "", session...)
-	require.Equal(t, http.StatusOK, status, "%v", body)
-	require.Equal(t, true, body["hasMore"])
-	msgs := body["messages"].([]any)
+	a := e.do(t, http.MethodGet, path+"?afterSeq=1&limit=2", "", "", session...)
+	require.Equal(t, http.StatusOK, a.Status, a.Raw)
+	require.Equal(t, true, a.Body["hasMore"])
+	msgs := a.Body["messages"].([]any)
 	require.Len(t, msgs, 2)
 	require.EqualValues(t, 2, msgs[0].(map[string]any)["seq"])
 	require.EqualValues(t, 3, msgs[1].(map[string]any)["seq"])
 
-	for _, q := range []string{"?limit=0", "?limit=201", "?limit=x", "?afterSeq=-1", "?afterSeq=y"} {
-		status, body := srv.Do(t, http.MethodGet, path+q, "", "", session...)
-		require.Equal(t, http.StatusBadRequest, status, "%s: %v", q, body)
-		require.Equal(t, "VALIDATION_FAILED", body["error"].(map[string]any)["code"])
+	a = e.do(t, http.MethodGet, path+"?afterSeq=5", "", "", session...)
+	require.Equal(t, http.StatusOK, a.Status, a.Raw)
+	require.Equal(t, []any{}, a.Body["messages"], "an empty page is [], not null")
+	require.Equal(t, false, a.Body["hasMore"])
+
+	for _, q := range []string{"?limit=0", "?limit=201", "?limit=x", "?afterSeq=-1", "?afterSeq=y", "?afterSeq=99999999999999999999"} {
+		a := e.do(t, http.MethodGet, path+q, "", "", session...)
+		require.Equal(t, http.StatusBadRequest, a.Status, "%s: %s", q, a.Raw)
+		require.Equal(t, "VALIDATION_FAILED", a.code())
 	}
 }
 
-func TestPostMessageValidation(t *testing.T) {
+func TestPostMessage(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, map[string]string{"MAX_MESSAGE_LENGTH": "5"})
-	tech := srv.Token(t, "tom", "tecnico")
-	anon := srv.CreateAnonymous(t)
-	path := "/v1/conversations/" + anon.ConversationID + "/messages"
-	for _, body := range []string{`{}`, `{"content":"   "}`, `{"content":"123456"}`, `{"content":7}`, `[]`, `{"content":"ok","clientMessageId":""}`} {
-		status, resp := srv.Do(t, http.MethodPost, path, tech, body)
-		require.Equal(t, http.StatusBadRequest, status, "%s: %v", body, resp)
-		require.Equal(t, "VALIDATION_FAILED", resp["error"].(map[string]any)["code"])
+	e := setup(t, func(o *options) { o.service.MaxMessageLength = 5 })
+	tech := e.token(t, "tom", "tecnico")
+	anon := e.anonymous(t)
+	conv := anon.Conversation.ID
+	path := "/v1/conversations/" + conv.String() + "/messages"
+
+	for _, body := range []string{`{}`, `{"content":"   "}`, `{"content":"123456"}`, `{"content":7}`, `[]`, `{"content":"ok","clientMessageId":""}`, `{"content":"ok","clientMessageId":7}`} {
+		a := e.do(t, http.MethodPost, path, tech, body)
+		require.Equal(t, http.StatusBadRequest, a.Status, "%s: %s", body, a.Raw)
+		require.Equal(t, "VALIDATION_FAILED", a.code())
 	}
-	status, resp := srv.Do(t, http.MethodPost, path, "", `{"content":"hi"}`, "X-Session-Token", anon.SessionToken)
-	require.Equal(t, http.StatusUnauthorized, status, "a visitor posts over Socket.IO, not this route: %v", resp)
-	status, resp = srv.Do(t, http.MethodPost, path, tech, `{"content":"12345"}`)
-	require.Equal(t, http.StatusCreated, status, "%v", resp)
+	a := e.do(t, http.MethodPost, path, "", `{"content":"hi"}`, "X-Session-Token", anon.SessionToken)
+	require.Equal(t, http.StatusUnauthorized, a.Status, "a visitor posts over Socket.IO, not this route: %s", a.Raw)
+	a = e.do(t, http.MethodPost, path, e.token(t, "alice"), `{"content":"hi"}`)
+	require.Equal(t, http.StatusForbidden, a.Status, "a JWT posts as tecnico, which needs the role: %s", a.Raw)
+	require.Empty(t, e.Store.Messages(conv), "rejected posts store nothing")
+
+	a = e.do(t, http.MethodPost, path, tech, `{"content":"12345","clientMessageId":"c1"}`)
+	require.Equal(t, http.StatusCreated, a.Status, a.Raw)
+	msg := a.Body["message"].(map[string]any)
+	require.Equal(t, "tecnico", msg["sender"])
+	require.Equal(t, "tom", msg["senderId"])
+	a = e.do(t, http.MethodPost, path, tech, `{"content":"other","clientMessageId":"c1"}`)
+	require.Equal(t, http.StatusOK, a.Status, "a repeated clientMessageId answers 200: %s", a.Raw)
+	require.Equal(t, msg, a.Body["message"], "with the first message")
+
+	a = e.do(t, http.MethodPost, path, e.reply(t, conv), `{"content":"bot"}`)
+	require.Equal(t, http.StatusCreated, a.Status, a.Raw)
+	require.Equal(t, "bot", a.Body["message"].(map[string]any)["sender"])
+	require.Nil(t, a.Body["message"].(map[string]any)["senderId"])
+	a = e.do(t, http.MethodPost, "/v1/conversations/"+uuid.NewString()+"/messages", e.reply(t, conv), `{"content":"bot"}`)
+	require.Equal(t, http.StatusForbidden, a.Status, "a reply token is bound to its conversation: %s", a.Raw)
+	require.Len(t, e.Store.Messages(conv), 2)
+	appends := e.Store.Appends()
+	require.True(t, appends[0].Deliver, "a technician's message goes to the webhook")
+	require.False(t, appends[len(appends)-1].Deliver, "the bot's message is not delivered back")
 }

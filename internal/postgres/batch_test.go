@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatgw/chatgw/internal/chat"
@@ -306,8 +307,12 @@ func TestBatchCancelledWhileQueued(t *testing.T) {
 		_, _, err := s.AppendMessage(ctx, deliverMsg(x.ID, "stuck", nil))
 		stuck <- err
 	}()
-	require.Eventually(t, func() bool {
-		return count(t, pool, "SELECT count(*) FROM pg_locks WHERE NOT granted") > 0
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var waiting int
+		err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE NOT granted").Scan(&waiting)
+		if assert.NoError(c, err) {
+			assert.Positive(c, waiting, "the stuck send waits for the row lock")
+		}
 	}, 5*time.Second, 10*time.Millisecond)
 
 	tctx, tcancel := context.WithTimeout(ctx, 50*time.Millisecond)

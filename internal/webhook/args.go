@@ -3,8 +3,6 @@
 package webhook
 
 import (
-	"time"
-
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
@@ -24,14 +22,6 @@ type DeliveryArgs struct {
 	ConversationID uuid.UUID `json:"conversation_id"`
 	// SocketID is the sending socket's id; empty for messages sent over HTTP.
 	SocketID string `json:"socket_id,omitempty"`
-
-	// retryAfter carries a receiver's Retry-After from Work to NextRetry,
-	// which River calls with the same *river.Job. It is never stored: a
-	// Retry-After is honoured as the delay of a normal failed attempt (not
-	// with river.JobSnooze, which would not count the attempt and so would
-	// let a receiver answering 429 forever keep a delivery alive past
-	// WEBHOOK_MAX_ATTEMPTS).
-	retryAfter time.Duration
 }
 
 // Kind implements river.JobArgs.

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,9 @@ type ReplyTokenIssuer interface {
 	Issue(conversationID uuid.UUID, now time.Time) (string, error)
 }
 
+// DefaultTimeout is WEBHOOK_TIMEOUT's default: the bound of one attempt.
+const DefaultTimeout = 10 * time.Second
+
 // Config configures a Worker.
 type Config struct {
 	// URL is N8N_WEBHOOK_URL. Required.
@@ -46,7 +50,7 @@ type Config struct {
 	// PublicURL is PUBLIC_URL, without a trailing slash; replyUrl is built
 	// from it. Required.
 	PublicURL string
-	// Timeout bounds one attempt (WEBHOOK_TIMEOUT). Default 10s.
+	// Timeout bounds one attempt (WEBHOOK_TIMEOUT). Default DefaultTimeout.
 	Timeout time.Duration
 	// Backoff spaces the attempts.
 	Backoff Backoff
@@ -79,7 +83,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("webhook: Config.ReplyTokens is required")
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = 10 * time.Second
+		c.Timeout = DefaultTimeout
+	}
+	// A base set alone may exceed the default max; say so rather than
+	// silently raising the max.
+	if base, most := cmp.Or(c.Backoff.Base, DefaultBackoffBase), cmp.Or(c.Backoff.Max, DefaultBackoffMax); base > most {
+		return c, fmt.Errorf("WEBHOOK_BACKOFF_BASE: must not exceed WEBHOOK_BACKOFF_MAX (%s), got %q", most, base.String())
 	}
 	c.Backoff = c.Backoff.withDefaults()
 	if c.HTTPClient == nil {
@@ -107,6 +116,12 @@ type Worker struct {
 	river.WorkerDefaults[DeliveryArgs]
 	cfg    Config
 	signer *Signer // nil: unsigned
+	// retryAfter hands a receiver's Retry-After from Work to NextRetry. A
+	// Retry-After is honoured as the delay of a normal failed attempt (not
+	// with river.JobSnooze, which would not count the attempt and so would
+	// let a receiver answering 429 forever keep a delivery alive past
+	// WEBHOOK_MAX_ATTEMPTS).
+	retryAfter retryAfters
 }
 
 var _ river.Worker[DeliveryArgs] = (*Worker)(nil)
@@ -147,9 +162,10 @@ func (w *Worker) Timeout(*river.Job[DeliveryArgs]) time.Duration { return w.cfg.
 // NextRetry implements river.Worker: the receiver's Retry-After when it
 // sent one with 429 or 503 (bounded by the backoff's range), else the
 // exponential backoff. Either way the attempt counts toward
-// WEBHOOK_MAX_ATTEMPTS.
+// WEBHOOK_MAX_ATTEMPTS. The Retry-After is found by job id and attempt, so
+// job may be another value than the one Work got.
 func (w *Worker) NextRetry(job *river.Job[DeliveryArgs]) time.Time {
-	if ra := job.Args.retryAfter; ra > 0 {
+	if ra, ok := w.retryAfter.take(job.ID, job.Attempt); ok && ra > 0 {
 		return w.cfg.Now().Add(w.cfg.Backoff.Clamp(ra))
 	}
 	return w.cfg.Now().Add(w.cfg.Backoff.Delay(job.Attempt))
@@ -237,8 +253,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		log().Warn("webhook: receiver answered 410 Gone; delivery cancelled")
 		return river.JobCancel(fmt.Errorf("receiver answered %s", resp.Status))
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), w.cfg.Now()); ok {
-			job.Args.retryAfter = d
+		// River asks NextRetry only when another attempt follows.
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), w.cfg.Now()); ok && job.Attempt < job.MaxAttempts {
+			w.retryAfter.put(job.ID, job.Attempt, d)
 		}
 	}
 	w.count(w.failureResult(job))
