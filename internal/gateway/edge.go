@@ -72,36 +72,43 @@ type engineSession struct {
 	// connects counts the CONNECT packets seen on this session; the
 	// second and later are counted against the per-IP limit themselves.
 	connects atomic.Int32
+	// counted is done once ip and refused are set.
+	counted sync.WaitGroup
 }
 
 // sessions keeps engineSessions by Engine.IO id, for as long as they are open.
 type sessions struct{ m sync.Map }
 
-// onEngineConnection counts a new Engine.IO session against its IP's
-// handshake limit (contract §4: per-IP limits count Engine.IO sessions,
-// not only Socket.IO connections), so a peer cannot open sessions it never
-// authenticates. The answer is given to the session's first CONNECT.
-func (g *Gateway) onEngineConnection(conn engine.Socket) {
+// engineSession returns conn's record, made on first use: from the
+// engine's connection event, or from the first CONNECT if that is handled
+// first (the library reads the transport before every listener of the
+// event has run). Making it counts the new Engine.IO session against its
+// IP's handshake limit (contract §4: per-IP limits count Engine.IO
+// sessions, not only Socket.IO connections), so a peer cannot open
+// sessions it never authenticates; the answer is given to the session's
+// first CONNECT.
+func (g *Gateway) engineSession(conn engine.Socket) *engineSession {
+	id := conn.Id()
+	if v, ok := g.sessions.m.Load(id); ok {
+		es := v.(*engineSession)
+		es.counted.Wait()
+		return es
+	}
 	es := &engineSession{}
+	es.counted.Add(1)
+	if v, loaded := g.sessions.m.LoadOrStore(id, es); loaded {
+		other := v.(*engineSession)
+		other.counted.Wait()
+		return other
+	}
 	if ctx := conn.Request(); ctx != nil && ctx.Request() != nil {
 		es.ip = g.cfg.ClientIP(ctx.Request())
 	}
 	es.refused = g.limitIP(es.ip)
-	id := conn.Id()
-	g.sessions.m.Store(id, es)
+	es.counted.Done()
 	_ = conn.Once("close", func(...any) { g.sessions.m.Delete(id) })
-}
-
-// engineSession returns the session record of conn (made now if the
-// engine's connection event has not been seen, which does not happen with
-// the library's order of events, but costs nothing to handle).
-func (g *Gateway) engineSession(conn engine.Socket) *engineSession {
-	if v, ok := g.sessions.m.Load(conn.Id()); ok {
-		return v.(*engineSession)
-	}
-	es := &engineSession{}
-	if ctx := conn.Request(); ctx != nil && ctx.Request() != nil {
-		es.ip = g.cfg.ClientIP(ctx.Request())
+	if conn.ReadyState() == "closed" {
+		g.sessions.m.Delete(id)
 	}
 	return es
 }

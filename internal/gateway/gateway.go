@@ -84,6 +84,12 @@ type Config struct {
 // DefaultMaxSocketsPerIdentity is MAX_SOCKETS_PER_IDENTITY's default.
 const DefaultMaxSocketsPerIdentity = 5
 
+// Defaults of CONNECT_TIMEOUT and MAX_CONNECTIONS.
+const (
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultMaxConnections = 10_000
+)
+
 func (c *Config) withDefaults() Config {
 	out := *c
 	if out.EventTimeout <= 0 {
@@ -108,10 +114,10 @@ func (c *Config) withDefaults() Config {
 		out.ClientIP = peerIP
 	}
 	if out.ConnectTimeout <= 0 {
-		out.ConnectTimeout = 10 * time.Second
+		out.ConnectTimeout = DefaultConnectTimeout
 	}
 	if out.MaxConnections <= 0 {
-		out.MaxConnections = 10_000
+		out.MaxConnections = DefaultMaxConnections
 	}
 	if out.EventsPerSec == 0 {
 		out.EventsPerSec = 20
@@ -217,7 +223,7 @@ func New(cfg Config) *Gateway {
 	// engine), which builds the session's client.
 	_ = g.io.Engine().On("connection", func(args ...any) {
 		if conn, ok := args[0].(engine.Socket); ok {
-			g.onEngineConnection(conn)
+			g.engineSession(conn)
 		}
 	})
 	return g
