@@ -17,7 +17,9 @@ import (
 // components apply to what config leaves zero.
 func TestEffectiveShowsTheContractDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load(func(k string) string { return map[string]string{"JWT_SECRET": "effective-test-secret-0123456789abcdef"}[k] })
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"JWT_SECRET": "effective-test-secret-0123456789abcdef"}[k]
+	})
 	require.NoError(t, err)
 	e := Effective(cfg)
 	require.Equal(t, "roles", e.JWT.RolesClaim)
