@@ -28,7 +28,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 
 SQLC = $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: build bench run test test-postgres js-deps generate check-generate sqlc-vet vet fuzz clean third-party check-third-party
+.PHONY: build bench run test test-postgres js-deps js-test webui-vendor check-webui-vendor generate check-generate sqlc-vet vet fuzz clean third-party check-third-party
 
 build:
 	$(GO) build -o bin/chatgw ./cmd/chatgw
@@ -45,10 +45,11 @@ run: build
 # that drive the official JavaScript client, upstream's tests of every
 # patched Socket.IO module (modules of their own, which ./... does not
 # reach; third_party/README.md), the bench module's tests (they build the
-# product and drive it) and the private-PostgreSQL script of make run.
+# product and drive it), the private-PostgreSQL script of make run and
+# the browser code's node tests (js-test).
 # pkg/types runs once more without the race detector: it adds allocations
 # of its own, so the patches' allocation counts are only checked there.
-test: test-postgres js-deps
+test: test-postgres js-deps js-test
 	@echo "building the packages with the race detector (the first time takes a few minutes)…"
 	@set -o pipefail; $(GO) build -race -v ./... 2>&1 | awk '/^[^ #:]+$$/ { n++; printf "\r  %d packages built", n; fflush(); next } { if (n) printf "\n"; print } END { if (n) print "" }'
 	$(GO) test -race -count=1 ./...
@@ -68,6 +69,22 @@ js-deps: test/js/node_modules/.package-lock.json
 
 test/js/node_modules/.package-lock.json: test/js/package.json test/js/package-lock.json
 	cd test/js && npm ci --no-audit --no-fund
+
+# Unit tests of the browser code's logic (Node's own test runner).
+js-test:
+	node --test internal/webui/jstest/
+
+# The widget's Socket.IO client is the browser build of the socket.io-client
+# pinned in test/js/package-lock.json, copied into the embedded files (its
+# licence header kept; the source-map comment dropped: the map is not served).
+WEBUI_SOCKETIO = internal/webui/static/assets/socket.io.min.js
+webui-vendor: js-deps
+	sed '/^\/\/# sourceMappingURL=/d' test/js/node_modules/socket.io-client/dist/socket.io.min.js > $(WEBUI_SOCKETIO)
+	cp test/js/node_modules/socket.io-client/LICENSE internal/webui/static/assets/socket.io.LICENSE.txt
+
+# CI: the committed copy is what the lock file's version gives.
+check-webui-vendor: webui-vendor
+	git diff --exit-code -- $(WEBUI_SOCKETIO) internal/webui/static/assets/socket.io.LICENSE.txt
 
 vet:
 	$(GO) vet ./...
@@ -95,8 +112,8 @@ generate:
 # CI: the committed generated code must be what sqlc makes of sql/.
 check-generate:
 	$(SQLC) generate
-	git diff --exit-code -- internal/postgres/dbsqlc
-	@test -z "$$(git status --porcelain -- internal/postgres/dbsqlc)" || { echo "untracked generated files"; exit 1; }
+	git diff --exit-code -- internal/postgres/internal/dbsqlc
+	@test -z "$$(git status --porcelain -- internal/postgres/internal/dbsqlc)" || { echo "untracked generated files"; exit 1; }
 
 # sqlc vet prepares every query against a real, migrated database, which
 # catches type errors that generate accepts.

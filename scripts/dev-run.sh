@@ -22,6 +22,7 @@ cat <<BANNER
    Header Auth credential: Name ${N8N_WEBHOOK_AUTH_HEADER%%:*}, Value ${N8N_WEBHOOK_AUTH_HEADER#*: }
  Without an n8n there, deliveries wait in river_job as retryable.
 
+ Try the chat:    http://$HTTP_ADDR/demo/   (the visitor widget on a sample shop)
  Anonymous chat:  curl -s -XPOST localhost:${HTTP_ADDR##*:}/v1/conversations
  Browser page:    examples/browser/README.md
  Technician JWT:  JWT_SECRET='$JWT_SECRET' ./bin/chatgw token --sub tom --roles tecnico

@@ -52,7 +52,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	// Started in this order, stopped in reverse: the edges stop first (the
 	// server and the gateway together), the database last.
 	a.parts.add("database", database{b.pool})
-	a.parts.add("group commit", groupCommit{b.store})
+	a.parts.add("group commit", b.sends)
 	if b.delivery.works {
 		a.parts.add("river", riverWorkers{b.delivery.river})
 		a.parts.add("queue depth", b.delivery.depth)

@@ -28,6 +28,7 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/ratelimit"
 	"github.com/chatgw/chatgw/internal/webhook"
+	"github.com/chatgw/chatgw/internal/webui"
 )
 
 // builder holds what New builds, one small step each; a step reads the
@@ -44,7 +45,7 @@ type builder struct {
 	users       *auth.Verifier
 	replyTokens *auth.ReplyTokens
 	delivery    delivery
-	store       *postgres.Store
+	sends       *postgres.GroupCommitter // the store, with group commit
 	service     *chat.Service
 	clientIPs   *clientip.Resolver
 	origins     origins.Policy
@@ -182,21 +183,21 @@ func (b *builder) webhookDelivery() error {
 // messageService builds the store (with group commit, and a delivery job
 // inserted with each message when webhooks are on) and the chat service.
 func (b *builder) messageService() {
-	storeCfg := postgres.StoreConfig{
-		// SEND_BATCH_MAX=1 turns group commit off; 0 is the store's default.
-		Batch: &postgres.BatchConfig{MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait},
-	}
+	storeCfg := postgres.StoreConfig{}
 	if b.delivery.works {
 		storeCfg.Deliveries = b.delivery.river
 		storeCfg.DeliveryArgs = webhook.NewDeliveryArgs
 		storeCfg.Committed = b.delivery.recent.Hold
 	}
-	b.store = postgres.NewStore(b.pool, storeCfg)
+	// SEND_BATCH_MAX=1 turns group commit off; 0 is the committer's default.
+	b.sends = postgres.NewGroupCommitter(postgres.NewStore(b.pool, storeCfg), postgres.GroupCommitConfig{
+		MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait,
+	})
 	rl := b.cfg.RateLimit
 	b.service = chat.NewService(chat.ServiceConfig{
 		MaxMessageLength: b.cfg.MaxMessageLength,
 		SendLimiter:      limiterOrNil(ratelimit.New(ratelimit.Config{Rate: rl.MessagesPerSec, Burst: rl.MessagesBurst})),
-	}, b.store, nil)
+	}, b.sends, nil)
 	b.clientIPs = clientip.New(b.cfg.TrustedProxies)
 	b.origins = origins.New(b.cfg.CORSOrigins, b.cfg.PublicURL)
 	b.guard = guard.New(guard.Config{
@@ -259,6 +260,12 @@ func (b *builder) servers() {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", b.gateway.Handler())
 	mux.Handle("/", b.api)
+	if b.cfg.WebUI {
+		ui := webui.New(webui.Config{CORSOrigins: b.cfg.CORSOrigins})
+		for _, route := range webui.Routes {
+			mux.Handle(route, ui)
+		}
+	}
 	tls := b.cfg.TLSEnabled()
 	limits := httpapi.ServerConfig{Logger: b.log}
 	for _, o := range b.opts {

@@ -19,6 +19,7 @@ type Config struct {
 	PublicURL      string // PUBLIC_URL, "http://localhost:3000" (no trailing slash)
 	DatabaseURL    string // DATABASE_URL, "postgres://localhost:5432/chatgw?sslmode=disable"
 	MigrateOnStart bool   // MIGRATE_ON_START, true
+	WebUI          bool   // WEB_UI, true: serve the widget, the demo page and the console (§8)
 
 	JWT JWTConfig
 

@@ -59,6 +59,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "http://localhost:3000", c.PublicURL)
 	require.Equal(t, "postgres://localhost:5432/chatgw?sslmode=disable", c.DatabaseURL)
 	require.True(t, c.MigrateOnStart)
+	require.True(t, c.WebUI)
 	require.Equal(t, []byte(testJWTSecret), c.JWT.Secret)
 	require.Empty(t, c.JWT.PublicKeyFile)
 	require.Nil(t, c.JWT.PublicKeyPEM)
@@ -126,6 +127,9 @@ func TestEveryVariable(t *testing.T) {
 		}},
 		{"MIGRATE_ON_START 0", map[string]string{"MIGRATE_ON_START": "0"}, func(t *testing.T, c Config) {
 			require.False(t, c.MigrateOnStart)
+		}},
+		{"WEB_UI", map[string]string{"WEB_UI": "false"}, func(t *testing.T, c Config) {
+			require.False(t, c.WebUI)
 		}},
 		{"JWT_PUBLIC_KEY_FILE without secret", map[string]string{"JWT_SECRET": "", "JWT_PUBLIC_KEY_FILE": pem}, func(t *testing.T, c Config) {
 			require.Equal(t, pem, c.JWT.PublicKeyFile)

@@ -216,6 +216,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.PublicURL = parsePublicURL(l)
 	c.DatabaseURL = loadDatabaseURL(l)
 	c.MigrateOnStart = l.boolean("MIGRATE_ON_START", true)
+	c.WebUI = l.boolean("WEB_UI", true)
 
 	loadJWT(l, &c.JWT)
 	loadWebhook(l, &c.Webhook)

@@ -31,6 +31,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("public_url", c.PublicURL),
 		slog.String("database_url", RedactDatabaseURL(c.DatabaseURL)),
 		slog.Bool("migrate_on_start", c.MigrateOnStart),
+		slog.Bool("web_ui", c.WebUI),
 		slog.Group("jwt",
 			slog.String("secret", secret(len(c.JWT.Secret) > 0)),
 			slog.String("public_key_file", c.JWT.PublicKeyFile),
