@@ -119,7 +119,7 @@ check-generate:
 # catches type errors that generate accepts.
 SQLC_VET_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatgw_sqlc_vet?sslmode=disable
 sqlc-vet:
-	DATABASE_URL='$(SQLC_VET_DATABASE_URL)' JWT_SECRET=sqlc-vet-unused $(GO) run ./cmd/chatgw migrate --create-database
+	DATABASE_URL='$(SQLC_VET_DATABASE_URL)' JWT_SECRET=sqlc-vet-unused-0123456789abcdef0123 $(GO) run ./cmd/chatgw migrate --create-database
 	SQLC_DATABASE_URL='$(SQLC_VET_DATABASE_URL)' $(SQLC) vet
 
 clean:

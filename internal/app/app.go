@@ -14,6 +14,7 @@ import (
 	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
+	"github.com/chatgw/chatgw/internal/httpapi"
 	"github.com/chatgw/chatgw/internal/metrics"
 )
 
@@ -33,6 +34,8 @@ type App struct {
 // (tests shorten the typing expiry, for one).
 type Option struct {
 	Gateway func(*gateway.Config)
+	// HTTPServer adjusts the public server's read limits (tests shorten them).
+	HTTPServer func(*httpapi.ServerConfig)
 }
 
 // New builds the app: it connects to the database, migrates it when

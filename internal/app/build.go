@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,9 +20,11 @@ import (
 	"github.com/chatgw/chatgw/internal/clientip"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
+	"github.com/chatgw/chatgw/internal/guard"
 	"github.com/chatgw/chatgw/internal/httpapi"
 	"github.com/chatgw/chatgw/internal/logging"
 	"github.com/chatgw/chatgw/internal/metrics"
+	"github.com/chatgw/chatgw/internal/origins"
 	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/ratelimit"
 	"github.com/chatgw/chatgw/internal/webhook"
@@ -48,6 +49,8 @@ type builder struct {
 	sends       *postgres.GroupCommitter // the store, with group commit
 	service     *chat.Service
 	clientIPs   *clientip.Resolver
+	origins     origins.Policy
+	guard       *guard.Guard
 	gateway     *gateway.Gateway
 	api         http.Handler
 	http        *httpServer
@@ -250,6 +253,13 @@ func (b *builder) messageService() {
 		SessionTokenTTL:  sessionTTL(b.cfg.SessionTokenTTL),
 	}, b.sends, nil)
 	b.clientIPs = clientip.New(b.cfg.TrustedProxies)
+	b.origins = origins.New(b.cfg.CORSOrigins, b.cfg.PublicURL)
+	b.guard = guard.New(guard.Config{
+		AuthFailures:  b.cfg.AuthFailuresPerIP,
+		BlockDuration: b.cfg.AuthBlockDuration,
+		Logger:        b.log.With("component", "guard"),
+		Anomalies:     b.metrics.Anomalies,
+	})
 }
 
 // gatewayEdge builds the Socket.IO gateway; it broadcasts the service's
@@ -260,8 +270,12 @@ func (b *builder) gatewayEdge() {
 		Verifier:              b.users,
 		Logger:                b.log.With("component", "gateway"),
 		Metrics:               b.metrics,
-		CORSOrigins:           b.cfg.CORSOrigins,
-		PublicOrigin:          publicOrigin(b.cfg.PublicURL),
+		Origins:               b.origins,
+		Guard:                 b.guard,
+		ConnectTimeout:        b.cfg.ConnectTimeout,
+		MaxConnections:        b.cfg.MaxConnections,
+		EventsPerSec:          eventsPerSec(b.cfg.RateLimit.EventsPerSec),
+		EventsBurst:           b.cfg.RateLimit.EventsBurst,
 		MaxSocketsPerIdentity: b.cfg.MaxSocketsPerIdentity,
 		ConnectLimiter:        limiterOrNil(ratelimit.New(ratelimit.PerMinute(b.cfg.RateLimit.ConnectsPerMin))),
 		ClientIP:              b.clientIPs.FromRequest,
@@ -288,6 +302,8 @@ func (b *builder) httpAPI() {
 
 		ConversationLimiter: limiterOrNil(ratelimit.New(ratelimit.PerMinute(b.cfg.RateLimit.ConversationsPerMin))),
 		ClientIP:            b.clientIPs.FromRequest,
+		Origins:             b.origins,
+		Guard:               b.guard,
 	})
 }
 
@@ -304,12 +320,13 @@ func (b *builder) servers() {
 		}
 	}
 	tls := b.cfg.TLSEnabled()
-	b.http = newHTTPServer("HTTP_ADDR", b.cfg.HTTPAddr, &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
-	}, func(a net.Addr) {
+	limits := httpapi.ServerConfig{Logger: b.log}
+	for _, o := range b.opts {
+		if o.HTTPServer != nil {
+			o.HTTPServer(&limits)
+		}
+	}
+	b.http = newHTTPServer("HTTP_ADDR", b.cfg.HTTPAddr, httpapi.NewServer(mux, limits), func(a net.Addr) {
 		b.log.Info("chatgw listening", "addr", a.String(), "tls", tls)
 	})
 	if tls {
@@ -329,6 +346,15 @@ func sessionTTL(ttl time.Duration) time.Duration {
 	return ttl
 }
 
+// eventsPerSec is the gateway's EventsPerSec for RATE_LIMIT_EVENTS_PER_SEC:
+// 0 disables the budget, which the gateway reads as a negative rate.
+func eventsPerSec(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
+}
+
 // limiterOrNil keeps a disabled (nil) limiter a nil interface, so the
 // components see "no limit" rather than a typed nil. A zero rate disables
 // a limit: ratelimit.New returns nil, which allows all.
@@ -337,13 +363,4 @@ func limiterOrNil(l *ratelimit.Limiter) chat.Limiter {
 		return nil
 	}
 	return l
-}
-
-// publicOrigin is the scheme://host[:port] of PUBLIC_URL.
-func publicOrigin(publicURL string) string {
-	u, err := url.Parse(publicURL)
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
 }

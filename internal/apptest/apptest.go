@@ -76,7 +76,11 @@ func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server 
 		// Tests open many sockets and conversations from one IP.
 		"RATE_LIMIT_CONNECTS_PER_MIN":      "0",
 		"RATE_LIMIT_CONVERSATIONS_PER_MIN": "0",
-		"LOG_LEVEL":                        "debug",
+		"RATE_LIMIT_EVENTS_PER_SEC":        "0",
+		// Tests fail authentications on purpose; the guard's own tests
+		// set a low threshold.
+		"AUTH_FAILURES_PER_IP": "1000000",
+		"LOG_LEVEL":            "debug",
 	}
 	for k, v := range env {
 		vars[k] = v

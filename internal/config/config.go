@@ -43,6 +43,11 @@ type Config struct {
 	TrustedProxies        []netip.Prefix // TRUSTED_PROXIES, comma-separated CIDRs (a bare IP is a /32 or /128); masked
 	MaxSocketsPerIdentity int            // MAX_SOCKETS_PER_IDENTITY; 0: gateway.DefaultMaxSocketsPerIdentity
 
+	AuthFailuresPerIP int           // AUTH_FAILURES_PER_IP, 20 (within 10 min, then the IP is blocked; > 0)
+	AuthBlockDuration time.Duration // AUTH_BLOCK_DURATION, 15m
+	MaxConnections    int           // MAX_CONNECTIONS, 10000 (open Engine.IO sessions per process; > 0)
+	ConnectTimeout    time.Duration // CONNECT_TIMEOUT, 10s (to complete the Socket.IO handshake)
+
 	TLSCertFile string // TLS_CERT_FILE (readable)
 	TLSKeyFile  string // TLS_KEY_FILE (readable; both or neither)
 
@@ -97,4 +102,6 @@ type RateLimitConfig struct {
 	MessagesBurst       int     // RATE_LIMIT_MESSAGES_BURST, 20; must be ≥ 1 when MessagesPerSec > 0
 	ConnectsPerMin      int     // RATE_LIMIT_CONNECTS_PER_MIN, 60 (per client IP); 0 disables
 	ConversationsPerMin int     // RATE_LIMIT_CONVERSATIONS_PER_MIN, 30 (per client IP); 0 disables
+	EventsPerSec        float64 // RATE_LIMIT_EVENTS_PER_SEC, 20 (every client event, per socket); 0 disables
+	EventsBurst         int     // RATE_LIMIT_EVENTS_BURST, 40; must be ≥ 1 when EventsPerSec > 0
 }

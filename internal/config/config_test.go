@@ -15,7 +15,7 @@ import (
 )
 
 const (
-	testJWTSecret   = "jwt-secret-value-1234567890"
+	testJWTSecret   = "jwt-secret-value-1234567890-abcdef"
 	testHookKey     = "hook-key-bytes!!" // base64: aG9vay1rZXktYnl0ZXMhIQ==
 	testHookSecret  = "whsec_aG9vay1rZXktYnl0ZXMhIQ=="
 	testReplySecret = "reply-secret-value-0987654321-0123456789"
@@ -77,7 +77,12 @@ func TestDefaults(t *testing.T) {
 	require.Empty(t, c.JWT.JWKSURL)
 	require.Empty(t, c.CORSOrigins)
 	require.Zero(t, c.MaxMessageLength)
-	require.Equal(t, RateLimitConfig{MessagesPerSec: 10, MessagesBurst: 20, ConnectsPerMin: 60, ConversationsPerMin: 30}, c.RateLimit)
+	require.Equal(t, RateLimitConfig{MessagesPerSec: 10, MessagesBurst: 20, ConnectsPerMin: 60, ConversationsPerMin: 30, EventsPerSec: 20, EventsBurst: 40}, c.RateLimit)
+	require.Zero(t, c.AuthFailuresPerIP)
+	require.Zero(t, c.AuthBlockDuration)
+	require.Zero(t, c.MaxConnections)
+	require.Zero(t, c.ConnectTimeout)
+	require.Equal(t, "json", c.LogFormat)
 	require.Empty(t, c.TrustedProxies)
 	require.Zero(t, c.MaxSocketsPerIdentity)
 	require.Empty(t, c.TLSCertFile)
@@ -131,8 +136,8 @@ func TestEveryVariable(t *testing.T) {
 			require.NotEmpty(t, c.JWT.PublicKeyPEM)
 			require.Equal(t, []byte(testJWTSecret), c.JWT.Secret)
 		}},
-		{"JWT_SECRET kept verbatim", map[string]string{"JWT_SECRET": " spaced "}, func(t *testing.T, c Config) {
-			require.Equal(t, []byte(" spaced "), c.JWT.Secret)
+		{"JWT_SECRET kept verbatim", map[string]string{"JWT_SECRET": " spaced 0123456789abcdef0123456789 "}, func(t *testing.T, c Config) {
+			require.Equal(t, []byte(" spaced 0123456789abcdef0123456789 "), c.JWT.Secret)
 		}},
 		{"JWT_ISSUER JWT_AUDIENCE", map[string]string{"JWT_ISSUER": "iss", "JWT_AUDIENCE": "aud"}, func(t *testing.T, c Config) {
 			require.Equal(t, "iss", c.JWT.Issuer)
@@ -217,12 +222,23 @@ func TestEveryVariable(t *testing.T) {
 		{"rate limits", map[string]string{
 			"RATE_LIMIT_MESSAGES_PER_SEC": "0.5", "RATE_LIMIT_MESSAGES_BURST": "3",
 			"RATE_LIMIT_CONNECTS_PER_MIN": "7", "RATE_LIMIT_CONVERSATIONS_PER_MIN": "8",
+			"RATE_LIMIT_EVENTS_PER_SEC": "2.5", "RATE_LIMIT_EVENTS_BURST": "4",
 		}, func(t *testing.T, c Config) {
-			require.Equal(t, RateLimitConfig{MessagesPerSec: 0.5, MessagesBurst: 3, ConnectsPerMin: 7, ConversationsPerMin: 8}, c.RateLimit)
+			require.Equal(t, RateLimitConfig{MessagesPerSec: 0.5, MessagesBurst: 3, ConnectsPerMin: 7, ConversationsPerMin: 8, EventsPerSec: 2.5, EventsBurst: 4}, c.RateLimit)
+		}},
+		{"edge limits", map[string]string{
+			"AUTH_FAILURES_PER_IP": "3", "AUTH_BLOCK_DURATION": "2m",
+			"MAX_CONNECTIONS": "50", "CONNECT_TIMEOUT": "3s",
+		}, func(t *testing.T, c Config) {
+			require.Equal(t, 3, c.AuthFailuresPerIP)
+			require.Equal(t, 2*time.Minute, c.AuthBlockDuration)
+			require.Equal(t, 50, c.MaxConnections)
+			require.Equal(t, 3*time.Second, c.ConnectTimeout)
 		}},
 		{"rate limits disabled", map[string]string{
 			"RATE_LIMIT_MESSAGES_PER_SEC": "0", "RATE_LIMIT_MESSAGES_BURST": "0",
 			"RATE_LIMIT_CONNECTS_PER_MIN": "0", "RATE_LIMIT_CONVERSATIONS_PER_MIN": "0",
+			"RATE_LIMIT_EVENTS_PER_SEC": "0", "RATE_LIMIT_EVENTS_BURST": "0",
 		}, func(t *testing.T, c Config) {
 			require.Equal(t, RateLimitConfig{}, c.RateLimit)
 		}},
@@ -252,7 +268,6 @@ func TestEveryVariable(t *testing.T) {
 			require.Equal(t, slog.LevelDebug, c.SlogLevel())
 		}},
 		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "Text"}, func(t *testing.T, c Config) {
-			require.Equal(t, "text", c.LogFormat)
 		}},
 		{"LOG_LEVEL warn", map[string]string{"LOG_LEVEL": "warn"}, func(t *testing.T, c Config) {
 			require.Equal(t, slog.LevelWarn, c.SlogLevel())
@@ -342,6 +357,14 @@ func TestValidationFailures(t *testing.T) {
 		{"TLS key unreadable", map[string]string{"TLS_CERT_FILE": cert, "TLS_KEY_FILE": missing}, "TLS_KEY_FILE", "cannot read"},
 		{"SHUTDOWN_TIMEOUT", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT", "duration"},
 		{"LOG_LEVEL", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", `got "verbose"`},
+		{"JWT_SECRET short", map[string]string{"JWT_SECRET": "a"}, "JWT_SECRET", "at least 32 bytes"},
+		{"JWT_SECRET 31 bytes", map[string]string{"JWT_SECRET": strings.Repeat("k", 31)}, "JWT_SECRET", "at least 32 bytes"},
+		{"REPLY_TOKEN_SECRET short", map[string]string{"REPLY_TOKEN_SECRET": "short"}, "REPLY_TOKEN_SECRET", "at least 32 bytes"},
+		{"RATE_LIMIT_EVENTS_BURST zero with rate", map[string]string{"RATE_LIMIT_EVENTS_BURST": "0"}, "RATE_LIMIT_EVENTS_BURST", "at least 1"},
+		{"MAX_CONNECTIONS", map[string]string{"MAX_CONNECTIONS": "0"}, "MAX_CONNECTIONS", "positive"},
+		{"CONNECT_TIMEOUT", map[string]string{"CONNECT_TIMEOUT": "soon"}, "CONNECT_TIMEOUT", "positive duration"},
+		{"AUTH_FAILURES_PER_IP", map[string]string{"AUTH_FAILURES_PER_IP": "-1"}, "AUTH_FAILURES_PER_IP", "positive"},
+		{"AUTH_BLOCK_DURATION", map[string]string{"AUTH_BLOCK_DURATION": "0"}, "AUTH_BLOCK_DURATION", "positive"},
 		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "logfmt"}, "LOG_FORMAT", `got "logfmt"`},
 	}
 	secrets := []string{testJWTSecret, testReplySecret, testAuthValue, "aG9vay1rZXktYnl0ZXMhIQ", "not*base64", testHookKey}
@@ -417,4 +440,18 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The webhook URL's path and query are n8n's secret: the start-up line
+// shows its origin only (contract §6).
+func TestLogValueShowsWebhookOriginOnly(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"N8N_WEBHOOK_URL": "https://n8n.example.com:8443/webhook/5f0c-secret-path?token=hush"}))
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting chatgw", "config", c)
+	require.Contains(t, buf.String(), `"url":"https://n8n.example.com:8443"`)
+	require.NotContains(t, buf.String(), "secret-path")
+	require.NotContains(t, buf.String(), "hush")
+	require.Equal(t, "[REDACTED]", URLOrigin("://bad"))
 }

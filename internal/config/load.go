@@ -35,13 +35,15 @@ const (
 	DefaultMessagesBurst       = 20
 	DefaultConnectsPerMin      = 60
 	DefaultConversationsPerMin = 30
+	DefaultEventsPerSec        = 20
+	DefaultEventsBurst         = 40
 	DefaultShutdownTimeout     = 15 * time.Second
 	DefaultLogLevel            = "info"
 	DefaultLogFormat           = "json"
+	// MinSecretLength is the shortest HS256 key (and reply-token key)
+	// accepted: 256 bits, as RFC 7518 §3.2 asks of HS256 keys.
+	MinSecretLength = 32
 )
-
-// MinReplyTokenSecretBytes is the least length of REPLY_TOKEN_SECRET.
-const MinReplyTokenSecretBytes = 32
 
 // webhookSecretPrefix starts a Standard Webhooks secret.
 const webhookSecretPrefix = "whsec_"
@@ -222,8 +224,8 @@ func Load(getenv func(string) string) (Config, error) {
 	// Never derived from another secret: whoever holds that one (n8n holds
 	// N8N_WEBHOOK_SECRET) could forge reply tokens.
 	if s := getenv("REPLY_TOKEN_SECRET"); s != "" {
-		if len(s) < MinReplyTokenSecretBytes {
-			l.fail(errf("REPLY_TOKEN_SECRET", "must be at least %d bytes, got %d (value not shown)", MinReplyTokenSecretBytes, len(s)))
+		if len(s) < MinSecretLength {
+			l.fail(errf("REPLY_TOKEN_SECRET", "must be at least %d bytes, got %d (value not shown)", MinSecretLength, len(s)))
 		}
 		c.ReplyTokenSecret = []byte(s)
 	}
@@ -239,6 +241,16 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.RateLimit.ConnectsPerMin = l.nonNegativeInt("RATE_LIMIT_CONNECTS_PER_MIN", DefaultConnectsPerMin)
 	c.RateLimit.ConversationsPerMin = l.nonNegativeInt("RATE_LIMIT_CONVERSATIONS_PER_MIN", DefaultConversationsPerMin)
+
+	c.RateLimit.EventsPerSec = l.nonNegativeFloat("RATE_LIMIT_EVENTS_PER_SEC", DefaultEventsPerSec)
+	c.RateLimit.EventsBurst = l.nonNegativeInt("RATE_LIMIT_EVENTS_BURST", DefaultEventsBurst)
+	if c.RateLimit.EventsPerSec > 0 && c.RateLimit.EventsBurst == 0 {
+		l.fail(errf("RATE_LIMIT_EVENTS_BURST", "must be at least 1 while RATE_LIMIT_EVENTS_PER_SEC is not 0, got %q", "0"))
+	}
+	c.AuthFailuresPerIP = l.positiveInt("AUTH_FAILURES_PER_IP", 0)
+	c.AuthBlockDuration = l.positiveDuration("AUTH_BLOCK_DURATION", 0)
+	c.MaxConnections = l.positiveInt("MAX_CONNECTIONS", 0)
+	c.ConnectTimeout = l.positiveDuration("CONNECT_TIMEOUT", 0)
 
 	c.TrustedProxies = parseProxies(l)
 	c.MaxSocketsPerIdentity = l.positiveInt("MAX_SOCKETS_PER_IDENTITY", 0)
@@ -310,6 +322,9 @@ func parsePublicURL(l *loader) string {
 func loadJWT(l *loader, j *JWTConfig) {
 	if s := l.getenv("JWT_SECRET"); s != "" {
 		j.Secret = []byte(s)
+		if len(s) < MinSecretLength {
+			l.fail(errf("JWT_SECRET", "must be at least %d bytes, got %d", MinSecretLength, len(s)))
+		}
 	}
 	j.JWKSURL = l.str("JWT_JWKS_URL", "")
 	if j.JWKSURL != "" {

@@ -166,6 +166,9 @@ func (a *API) rotateSessionToken(w http.ResponseWriter, r *http.Request) error {
 		return chat.ErrSessionInvalid
 	}
 	newToken, err := a.cfg.Service.RotateSessionToken(r.Context(), convID, token)
+	if chat.ErrorCode(err) == chat.CodeSessionInvalid {
+		a.cfg.Guard.WrongSessionToken(convID.String())
+	}
 	if err != nil {
 		return err
 	}
@@ -181,7 +184,11 @@ func (a *API) readerIdentity(r *http.Request, convID uuid.UUID) (chat.Identity, 
 		return a.bearerIdentity(r, a.cfg.ReplyTokens, a.cfg.Users)
 	}
 	if token := r.Header.Get("X-Session-Token"); token != "" {
-		return a.cfg.Service.AuthenticateSession(r.Context(), convID, token)
+		id, err := a.cfg.Service.AuthenticateSession(r.Context(), convID, token)
+		if chat.ErrorCode(err) == chat.CodeSessionInvalid {
+			a.cfg.Guard.WrongSessionToken(convID.String())
+		}
+		return id, err
 	}
 	return chat.Identity{}, chat.ErrUnauthorized
 }

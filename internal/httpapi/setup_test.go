@@ -41,6 +41,8 @@ type env struct {
 type options struct {
 	service chat.ServiceConfig
 	api     func(*httpapi.Config)
+	// server, when set, serves through httpapi.NewServer with these limits.
+	server *httpapi.ServerConfig
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -77,7 +79,11 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	if o.api != nil {
 		o.api(&cfg)
 	}
-	srv := httptest.NewServer(httpapi.New(cfg))
+	srv := httptest.NewUnstartedServer(httpapi.New(cfg))
+	if o.server != nil {
+		srv.Config = httpapi.NewServer(srv.Config.Handler, *o.server)
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e.URL = srv.URL
 	return e
