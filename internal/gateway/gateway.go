@@ -252,31 +252,47 @@ func (g *Gateway) MessageCreated(msg chat.Message, exceptSocketID string) {
 // ConversationUpdated implements chat.Broadcaster: every socket in the
 // conversation's room gets conversation-updated.
 func (g *Gateway) ConversationUpdated(conversationID uuid.UUID, status chat.Status) {
-	members := g.hub.members(conversationID)
-	if len(members) == 0 {
-		return
-	}
 	wire, _ := json.Marshal(map[string]any{"conversationId": conversationID, "status": status})
-	for _, m := range members {
-		_ = m.sess.socket.Emit("conversation-updated", json.RawMessage(wire))
-	}
+	g.emitToRoom(conversationID, "conversation-updated", wire)
 }
 
 // ConversationActivity implements chat.Broadcaster: every socket following
-// the inbox gets conversation-activity. Like messages, it is only queued
-// on each socket.
+// the inbox gets conversation-activity.
 func (g *Gateway) ConversationActivity(item chat.InboxItem) {
-	followers := g.hub.inboxFollowers()
-	if len(followers) == 0 {
-		return
-	}
 	wire, err := item.MarshalJSON()
 	if err != nil {
 		g.log.Error("conversation-activity not encoded", "conversation_id", item.ConversationID, "error", err)
 		return
 	}
-	for _, sess := range followers {
-		_ = sess.socket.Emit("conversation-activity", json.RawMessage(wire))
+	g.emitToInbox(wire)
+}
+
+// RemoteConversationEvent fans out a conversation-updated or
+// conversation-activity event another node emitted (body is the event's
+// payload as that node encoded it), for a cluster bus.
+func (g *Gateway) RemoteConversationEvent(kind string, conversationID uuid.UUID, body json.RawMessage) {
+	switch kind {
+	case "conversation-updated":
+		g.emitToRoom(conversationID, kind, body)
+	case "conversation-activity":
+		g.emitToInbox(body)
+	default:
+		g.log.Warn("unknown conversation event from the bus", "kind", kind)
+	}
+}
+
+// emitToRoom queues event on every socket of the conversation's room.
+// Emitting only queues the packet, so a slow client holds up nobody.
+func (g *Gateway) emitToRoom(conversationID uuid.UUID, event string, wire json.RawMessage) {
+	for _, m := range g.hub.members(conversationID) {
+		_ = m.sess.socket.Emit(event, wire)
+	}
+}
+
+// emitToInbox queues conversation-activity on every inbox follower.
+func (g *Gateway) emitToInbox(wire json.RawMessage) {
+	for _, sess := range g.hub.inboxFollowers() {
+		_ = sess.socket.Emit("conversation-activity", wire)
 	}
 }
 

@@ -138,3 +138,23 @@ func (e *env) waitInbox(t *testing.T, n int) {
 		}
 	}
 }
+
+// What another node emitted (through a cluster bus) reaches this node's
+// room and inbox as it came.
+func TestRemoteConversationEvents(t *testing.T) {
+	t.Parallel()
+	srv := setup(t)
+	tech := srv.Connect(t, map[string]any{"token": srv.Token(t, "tom", "tecnico")})
+	require.Equal(t, true, tech.Emit(t, "client-join-inbox", map[string]any{})["ok"])
+	conv := srv.CreateAnonymous(t)
+	visitor := srv.Connect(t, conv.Auth())
+	tech.Events.WaitFor(t, "conversation-activity", 1)
+	id := apptest.ParseUUID(t, conv.ConversationID)
+
+	srv.Gateway.RemoteConversationEvent("conversation-updated", id, []byte(`{"conversationId":"`+conv.ConversationID+`","status":"closed"}`))
+	require.Equal(t, "closed", visitor.Events.WaitFor(t, "conversation-updated", 1)[0]["status"])
+	srv.Gateway.RemoteConversationEvent("conversation-activity", id, []byte(`{"conversationId":"`+conv.ConversationID+`","status":"closed"}`))
+	require.Equal(t, "closed", tech.Events.WaitFor(t, "conversation-activity", 2)[1]["status"])
+	srv.Gateway.RemoteConversationEvent("something-else", id, []byte(`{}`))
+	require.Contains(t, srv.Logs.String(), "unknown conversation event")
+}
