@@ -154,6 +154,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		hostWait(t, console, `document.querySelector('#conversation [role="status"]').textContent === 'Visitor is typing…'`, "visitor typing shown")
 		require.NoError(t, frameEval(visitor, `document.querySelector('textarea').value = ''`, nil))
 
+		// And the technician's typing shows in the widget.
+		require.NoError(t, chromedp.Do(console, chromedp.Click(chromedp.CSS("#reply")), chromedp.KeyEvent("x")))
+		frameWait(t, visitor, `document.querySelector('[role="status"]').textContent.includes('Support is typing')`, "technician typing shown to the visitor")
+		hostEval(t, console, `document.getElementById('reply').value = ''`, nil)
+
 		consoleReply(t, console, "Hello, how can I help?")
 		want := []shown{{Seq: 1, Sender: "user", Text: xss}, {Seq: 2, Sender: "tecnico", Text: "Hello, how can I help?"}}
 		waitConsoleLog(t, console, want)
