@@ -302,11 +302,13 @@ func (g *GroupCommitter) commit(batch []*appendReq) {
 		msgs[i] = r.m
 	}
 	results := g.store.appendBatch(ctx, msgs, &g.counters)
+	// Counted before the senders are answered, so a caller that got its
+	// answer finds its send in Stats.
+	g.counters.batches.Add(1)
+	g.counters.messages.Add(uint64(len(batch)))
 	for i, r := range batch {
 		r.done <- results[i]
 	}
-	g.counters.batches.Add(1)
-	g.counters.messages.Add(uint64(len(batch)))
 }
 
 // batchCounters count the group committer's work (tests read them).
