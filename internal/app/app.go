@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chatgw/chatgw/internal/auth"
+	"github.com/chatgw/chatgw/internal/chat"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/metrics"
@@ -33,6 +34,8 @@ type App struct {
 // (tests shorten the typing expiry, for one).
 type Option struct {
 	Gateway func(*gateway.Config)
+	// Service adjusts the chat service's config (tests put in a clock).
+	Service func(*chat.ServiceConfig)
 }
 
 // New builds the app: it connects to the database, migrates it when
