@@ -246,12 +246,18 @@ func (b *builder) messageService() {
 		MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait,
 	})
 	rl := b.cfg.RateLimit
-	b.service = chat.NewService(chat.ServiceConfig{
+	svcCfg := chat.ServiceConfig{
 		MaxMessageLength: b.cfg.MaxMessageLength,
 		SendLimiter:      limiterOrNil(ratelimit.New(ratelimit.Config{Rate: rl.MessagesPerSec, Burst: rl.MessagesBurst})),
 		Sessions:         store,
 		SessionTokenTTL:  sessionTTL(b.cfg.SessionTokenTTL),
-	}, b.sends, nil)
+	}
+	for _, o := range b.opts {
+		if o.Service != nil {
+			o.Service(&svcCfg)
+		}
+	}
+	b.service = chat.NewService(svcCfg, b.sends, nil)
 	b.clientIPs = clientip.New(b.cfg.TrustedProxies)
 	b.origins = origins.New(b.cfg.CORSOrigins, b.cfg.PublicURL)
 	b.guard = guard.New(guard.Config{
