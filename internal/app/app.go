@@ -111,7 +111,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		if err != nil {
 			return nil, err
 		}
-		webhook.Configure(riverCfg, worker, webhook.DefaultMaxWorkers)
+		webhook.Configure(riverCfg, worker, 0)
 		depth = webhook.NewDepthReporter(webhook.DepthConfig{
 			DB: pool, Gauge: m.WebhookQueueDepth, Logger: log.With("component", "webhook"),
 		})
@@ -243,6 +243,7 @@ func webhookConfig(cfg config.Config, messages webhook.MessageLoader, replyToken
 		PublicURL:       cfg.PublicURL,
 		Timeout:         cfg.Webhook.Timeout,
 		Backoff:         webhook.Backoff{Base: cfg.Webhook.BackoffBase, Max: cfg.Webhook.BackoffMax},
+		Concurrency:     cfg.Webhook.Concurrency,
 		Messages:        messages,
 		ReplyTokens:     replyTokens,
 		Logger:          log.With("component", "webhook"),

@@ -77,6 +77,7 @@ type WebhookConfig struct {
 	Timeout         time.Duration // WEBHOOK_TIMEOUT, 10s
 	BackoffBase     time.Duration // WEBHOOK_BACKOFF_BASE, 1s (≤ BackoffMax)
 	BackoffMax      time.Duration // WEBHOOK_BACKOFF_MAX, 1h
+	Concurrency     int           // WEBHOOK_CONCURRENCY, 16 (> 0): most deliveries in flight per process
 
 	// SecretKey is the base64-decoded part of Secret after "whsec_": the
 	// HMAC key of the Standard Webhooks signature. Nil when Secret is empty.

@@ -28,6 +28,7 @@ const (
 	DefaultWebhookTimeout      = 10 * time.Second
 	DefaultWebhookBackoffBase  = time.Second
 	DefaultWebhookBackoffMax   = time.Hour
+	DefaultWebhookConcurrency  = 16
 	DefaultReplyTokenTTL       = 24 * time.Hour
 	DefaultMaxMessageLength    = 4000
 	DefaultMessagesPerSec      = 10
@@ -397,6 +398,7 @@ func loadWebhook(l *loader, w *WebhookConfig) {
 	w.Timeout = l.positiveDuration("WEBHOOK_TIMEOUT", DefaultWebhookTimeout)
 	w.BackoffBase = l.positiveDuration("WEBHOOK_BACKOFF_BASE", DefaultWebhookBackoffBase)
 	w.BackoffMax = l.positiveDuration("WEBHOOK_BACKOFF_MAX", DefaultWebhookBackoffMax)
+	w.Concurrency = l.positiveInt("WEBHOOK_CONCURRENCY", DefaultWebhookConcurrency)
 	if w.BackoffBase > w.BackoffMax {
 		l.fail(errf("WEBHOOK_BACKOFF_BASE", "must not exceed WEBHOOK_BACKOFF_MAX (%s), got %q", w.BackoffMax, w.BackoffBase.String()))
 	}

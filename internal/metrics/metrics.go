@@ -18,8 +18,11 @@ type Metrics struct {
 	WebhookDeliveries *prometheus.CounterVec // result
 	WebhookDuration   prometheus.Histogram
 	WebhookQueueDepth prometheus.Gauge
-	WebhookLoads      *prometheus.CounterVec // source
-	HTTPRequests      *prometheus.CounterVec // route, code
+	WebhookInflight   prometheus.Gauge
+	// WebhookInflightLimit is the pacing limit in force (contract §5).
+	WebhookInflightLimit prometheus.Gauge
+	WebhookLoads         *prometheus.CounterVec // source
+	HTTPRequests         *prometheus.CounterVec // route, code
 }
 
 // New creates the metrics and registers them on reg.
@@ -62,6 +65,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "chatgw_webhook_queue_depth",
 			Help: "Webhook deliveries waiting to be worked (available, scheduled or retryable).",
 		}),
+		WebhookInflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatgw_webhook_inflight",
+			Help: "Webhook deliveries in flight in this process (requests sent, answer not yet read).",
+		}),
+		WebhookInflightLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatgw_webhook_inflight_limit",
+			Help: "Most webhook deliveries this process lets be in flight now: WEBHOOK_CONCURRENCY, halved after a timeout, a connection failure, 429 or 503, raised by one per 2xx.",
+		}),
 		WebhookLoads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatgw_webhook_message_loads_total",
 			Help: "Messages the delivery worker needed, by where it got them: handoff (held since this instance committed it) or database (read back).",
@@ -72,6 +83,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"route", "code"}),
 	}
 	reg.MustRegister(m.SocketsConnected, m.Handshakes, m.Messages, m.Events, m.RateLimited,
-		m.DeprecatedEvents, m.WebhookDeliveries, m.WebhookDuration, m.WebhookQueueDepth, m.WebhookLoads, m.HTTPRequests)
+		m.DeprecatedEvents, m.WebhookDeliveries, m.WebhookDuration, m.WebhookQueueDepth,
+		m.WebhookInflight, m.WebhookInflightLimit, m.WebhookLoads, m.HTTPRequests)
 	return m
 }
