@@ -18,7 +18,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 
 SQLC = $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: build run test js-deps generate check-generate sqlc-vet vet fuzz clean
+.PHONY: build run test js-deps generate check-generate sqlc-vet vet fuzz clean n8n-e2e
 
 build:
 	$(GO) build -o bin/chatgw ./cmd/chatgw
@@ -46,11 +46,20 @@ test: js-deps
 	$(GO) test -race -count=1 ./...
 	cd third_party/socket.io && $(GO) test -race -count=1 ./pkg/types/
 	cd third_party/socket.io && $(GO) test -count=1 ./pkg/types/
+	node --test docs/examples/check-code-node.js
 
 js-deps: test/js/node_modules/.package-lock.json
 
 test/js/node_modules/.package-lock.json: test/js/package.json test/js/package-lock.json
 	cd test/js && npm ci --no-audit --no-fund
+
+# The example workflow against a real n8n (not part of test or CI: it
+# installs n8n, several hundred MB, into $(N8N_E2E_CACHE) on first run).
+# N8N_VERSION picks the release (1.123.x needs Node 22, fetched from npm).
+N8N_VERSION   ?= 1.123.81
+N8N_E2E_CACHE ?= $(HOME)/.cache/chatgw-n8n
+n8n-e2e: build
+	CHATGW_N8N_CACHE='$(N8N_E2E_CACHE)' ./scripts/n8n-e2e.sh '$(N8N_VERSION)'
 
 vet:
 	$(GO) vet ./...
