@@ -127,8 +127,11 @@ check-generate:
 # sqlc vet prepares every query against a real, migrated database, which
 # catches type errors that generate accepts.
 SQLC_VET_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatgw_sqlc_vet?sslmode=disable
+# The database is made anew each time: one left migrated by another branch
+# (a later migration number) would refuse this tree's migrations.
 sqlc-vet:
-	DATABASE_URL='$(SQLC_VET_DATABASE_URL)' JWT_SECRET=sqlc-vet-unused-0123456789abcdef0123 $(GO) run ./cmd/chatgw migrate --create-database
+	psql '$(TEST_DATABASE_URL)' -qc 'DROP DATABASE IF EXISTS chatgw_sqlc_vet WITH (FORCE)'
+	DATABASE_URL='$(SQLC_VET_DATABASE_URL)' $(GO) run ./cmd/chatgw migrate --create-database
 	SQLC_DATABASE_URL='$(SQLC_VET_DATABASE_URL)' $(SQLC) vet
 
 clean:
