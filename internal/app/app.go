@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chatgw/chatgw/internal/auth"
+	"github.com/chatgw/chatgw/internal/chat"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/httpapi"
@@ -36,6 +37,8 @@ type Option struct {
 	Gateway func(*gateway.Config)
 	// HTTPServer adjusts the public server's read limits (tests shorten them).
 	HTTPServer func(*httpapi.ServerConfig)
+	// Service adjusts the chat service's config (tests put in a clock).
+	Service func(*chat.ServiceConfig)
 }
 
 // New builds the app: it connects to the database, migrates it when

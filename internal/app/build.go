@@ -207,6 +207,7 @@ func (b *builder) webhookDelivery() error {
 			PublicURL:       b.cfg.PublicURL,
 			Timeout:         w.Timeout,
 			Backoff:         webhook.Backoff{Base: w.BackoffBase, Max: w.BackoffMax},
+			Concurrency:     w.Concurrency,
 			Messages:        recent,
 			ReplyTokens:     b.replyTokens,
 			Logger:          b.log.With("component", "webhook"),
@@ -215,7 +216,7 @@ func (b *builder) webhookDelivery() error {
 		if err != nil {
 			return err
 		}
-		webhook.Configure(riverCfg, worker, webhook.DefaultMaxWorkers)
+		webhook.Configure(riverCfg, worker, 0) // as many River workers as WEBHOOK_CONCURRENCY
 		d.works = true
 		d.recent = recent
 		d.depth = webhook.NewDepthReporter(webhook.DepthConfig{
@@ -246,12 +247,18 @@ func (b *builder) messageService() {
 		MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait,
 	})
 	rl := b.cfg.RateLimit
-	b.service = chat.NewService(chat.ServiceConfig{
+	svcCfg := chat.ServiceConfig{
 		MaxMessageLength: b.cfg.MaxMessageLength,
 		SendLimiter:      limiterOrNil(ratelimit.New(ratelimit.Config{Rate: rl.MessagesPerSec, Burst: rl.MessagesBurst})),
 		Sessions:         store,
 		SessionTokenTTL:  sessionTTL(b.cfg.SessionTokenTTL),
-	}, b.sends, nil)
+	}
+	for _, o := range b.opts {
+		if o.Service != nil {
+			o.Service(&svcCfg)
+		}
+	}
+	b.service = chat.NewService(svcCfg, b.sends, nil)
 	b.clientIPs = clientip.New(b.cfg.TrustedProxies)
 	b.origins = origins.New(b.cfg.CORSOrigins, b.cfg.PublicURL)
 	b.guard = guard.New(guard.Config{
