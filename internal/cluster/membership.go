@@ -2,7 +2,7 @@ package cluster
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -269,4 +269,3 @@ ON CONFLICT (socket_id) DO NOTHING`, ids, m.cfg.Node, idents, times)
 	}
 	return nil
 }
-
