@@ -79,6 +79,7 @@ func (g *Gateway) admit(s *socket.Socket, sess *session) {
 	for _, old := range evicted {
 		g.replace(old)
 	}
+	g.registerCluster(sess)
 }
 
 // limitConnect applies the per-client-IP handshake limit. It runs before
