@@ -24,6 +24,7 @@ import (
 	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/chat"
 	"github.com/chatgw/chatgw/internal/clientip"
+	"github.com/chatgw/chatgw/internal/cluster"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/httpapi"
@@ -49,6 +50,9 @@ type App struct {
 	pprof   *http.Server // PPROF_ADDR; nil when off
 	pprofLn net.Listener
 	gateway *gateway.Gateway
+	// bus and members are the cluster (CLUSTER_BUS=postgres); nil when off.
+	bus     *cluster.Bus
+	members *cluster.Membership
 	metrics *metrics.Metrics
 	server  *http.Server
 	ln      net.Listener
@@ -152,14 +156,53 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		MaxSocketsPerIdentity: cfg.MaxSocketsPerIdentity,
 		ConnectLimiter:        limiterOrNil(ratelimit.New(ratelimit.PerMinute(cfg.RateLimit.ConnectsPerMin))),
 		ClientIP:              clientIPs.FromRequest,
+		// Even alone, a node orders each conversation's broadcasts by seq
+		// and fills gaps from the database.
+		Seqs: store,
+	}
+	clusterMetrics := cluster.NewMetrics(reg)
+	gwCfg.GapFills = clusterMetrics.GapFills
+	var bus *cluster.Bus
+	var members *cluster.Membership
+	var gw *gateway.Gateway
+	if cfg.ClusterBus == "postgres" {
+		busCfg := cluster.Config{
+			Pool: pool, Node: cfg.NodeID, Metrics: clusterMetrics,
+			Logger: log.With("component", "cluster"),
+		}
+		memberCfg := cluster.MembershipConfig{
+			Pool: pool, Node: cfg.NodeID, Metrics: clusterMetrics,
+			Logger:      log.With("component", "cluster"),
+			OnSilent:    func(nodes []string) { gw.NodesSilent(nodes) },
+			OnForgotten: func() { gw.Reregister() },
+			OnTick:      func() { gw.Resync() },
+		}
+		for _, o := range opts {
+			if o.Bus != nil {
+				o.Bus(&busCfg)
+			}
+			if o.Membership != nil {
+				o.Membership(&memberCfg)
+			}
+		}
+		bus = cluster.NewBus(busCfg)
+		members = cluster.NewMembership(memberCfg)
+		gwCfg.Cluster = clusterLink{Bus: bus, members: members}
+	} else {
+		clusterMetrics.Nodes.Set(1)
 	}
 	for _, o := range opts {
 		if o.Gateway != nil {
 			o.Gateway(&gwCfg)
 		}
 	}
-	gw := gateway.New(gwCfg)
-	svc.SetBroadcaster(gw)
+	gw = gateway.New(gwCfg)
+	if bus != nil {
+		bus.SetLocal(gw)
+		svc.SetBroadcaster(bus)
+	} else {
+		svc.SetBroadcaster(gw)
+	}
 
 	api := httpapi.New(httpapi.Config{
 		Service:     svc,
@@ -187,6 +230,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		riverWorks: depth != nil,
 		depth:      depth,
 		gateway:    gw,
+		bus:        bus,
+		members:    members,
 		metrics:    m,
 		store:      store,
 		pprof:      pprofServer(cfg),
@@ -203,7 +248,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 // Option adjusts what New builds beyond what the environment configures
 // (tests shorten the typing expiry, for one).
 type Option struct {
-	Gateway func(*gateway.Config)
+	Gateway    func(*gateway.Config)
+	Bus        func(*cluster.Config)
+	Membership func(*cluster.MembershipConfig)
 }
 
 // limiterOrNil keeps a disabled (nil) limiter a nil interface, so the
@@ -278,6 +325,17 @@ func (a *App) Start(ctx context.Context) error {
 		go func() { _ = a.pprof.Serve(pln) }()
 		a.log.Warn("pprof listening: keep PPROF_ADDR off public networks", "addr", pln.Addr().String())
 	}
+	if a.members != nil {
+		// The node's row first: sockets registered later refer to it.
+		if err := a.members.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+		if err := a.bus.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	if a.riverWorks {
 		if err := a.river.Start(ctx); err != nil {
 			ln.Close()
@@ -350,6 +408,16 @@ func (a *App) stop(ctx context.Context) error {
 	}
 	if a.pprof != nil {
 		_ = a.pprof.Close()
+	}
+	if a.bus != nil {
+		// What the last sends published goes out, then the node leaves
+		// (its sockets' registrations with it).
+		if err := a.bus.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := a.members.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if a.riverWorks {
 		a.depth.Stop()

@@ -70,7 +70,10 @@ func Start(t testing.TB, env map[string]string) *Server {
 // configure (a short typing expiry, for one).
 func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server {
 	t.Helper()
-	dbURL := pgtest.NewDatabase(t)
+	dbURL := env["DATABASE_URL"]
+	if dbURL == "" {
+		dbURL = pgtest.NewDatabase(t)
+	}
 	vars := map[string]string{
 		"HTTP_ADDR":    "127.0.0.1:0",
 		"DATABASE_URL": dbURL,
@@ -116,6 +119,22 @@ func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server 
 		Logs:        logs,
 		App:         a,
 	}
+}
+
+// StartCluster runs n gateways on one fresh database, as n nodes of one
+// cluster (CLUSTER_BUS=postgres), named node-1..node-n.
+func StartCluster(t testing.TB, n int, env map[string]string, opts ...app.Option) []*Server {
+	t.Helper()
+	dbURL := pgtest.NewDatabase(t)
+	nodes := make([]*Server, n)
+	for i := range nodes {
+		vars := map[string]string{"DATABASE_URL": dbURL, "NODE_ID": fmt.Sprintf("node-%d", i+1)}
+		for k, v := range env {
+			vars[k] = v
+		}
+		nodes[i] = StartWith(t, vars, opts...)
+	}
+	return nodes
 }
 
 // WaitStats waits until the gateway's registry satisfies cond (it wakes on

@@ -64,6 +64,7 @@ type Membership struct {
 
 	mu     sync.Mutex
 	silent map[string]bool // nodes already reported silent
+	known  map[string]bool // nodes present at the last survey
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -71,13 +72,16 @@ type Membership struct {
 
 // NewMembership returns a Membership; Start it.
 func NewMembership(cfg MembershipConfig) *Membership {
-	return &Membership{cfg: cfg.withDefaults(), silent: map[string]bool{}}
+	return &Membership{cfg: cfg.withDefaults(), silent: map[string]bool{}, known: map[string]bool{}}
 }
 
 // Start writes the node's row and starts the heartbeat.
 func (m *Membership) Start(ctx context.Context) error {
 	if _, err := m.beat(ctx); err != nil {
 		return fmt.Errorf("cluster: register node: %w", err)
+	}
+	if err := m.survey(ctx); err != nil {
+		return fmt.Errorf("cluster: list nodes: %w", err)
 	}
 	hctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -177,11 +181,18 @@ func (m *Membership) survey(ctx context.Context) error {
 			delete(m.silent, node)
 		}
 	}
-	for node := range m.silent {
-		if !present[node] {
-			delete(m.silent, node) // purged; reported when it went quiet
+	for node := range m.known {
+		// Purged (by another node) before this one saw it quiet.
+		if !present[node] && !m.silent[node] && node != m.cfg.Node {
+			newlySilent = append(newlySilent, node)
 		}
 	}
+	for node := range m.silent {
+		if !present[node] {
+			delete(m.silent, node)
+		}
+	}
+	m.known = present
 	m.mu.Unlock()
 	if err := rows.Err(); err != nil {
 		return err
