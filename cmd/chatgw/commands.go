@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -19,57 +17,51 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres"
 )
 
-// loadConfig reads the configuration and builds the logger (JSON on stderr,
-// so stdout stays for command output).
-func loadConfig(getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, error) {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return config.Config{}, nil, err
-	}
-	return cfg, logging.New(stderr, cfg.SlogLevel()), nil
-}
-
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+// serve reads the whole configuration; the logger writes on stderr, JSON
+// or text (LOG_FORMAT).
+func serve(ctx context.Context, p proc, args []string) error {
 	if err := flag.NewFlagSet("serve", flag.ContinueOnError).Parse(args); err != nil {
 		return err
 	}
-	cfg, log, err := loadConfig(getenv, stderr)
+	cfg, err := config.Load(p.getenv)
 	if err != nil {
 		return err
 	}
-	log.Info("starting chatgw", "config", cfg)
+	log := logging.NewFormat(p.stderr, cfg.LogFormat, cfg.SlogLevel())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return app.Run(ctx, cfg, log, reg)
 }
 
-func migrate(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+// migrate reads DATABASE_URL (and LOG_LEVEL) only.
+func migrate(ctx context.Context, p proc, args []string) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(p.stderr)
 	create := fs.Bool("create-database", false, "create the database named in DATABASE_URL if it is missing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, log, err := loadConfig(getenv, stderr)
+	db, err := config.LoadDatabase(p.getenv)
 	if err != nil {
 		return err
 	}
 	if *create {
-		if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		if err := postgres.EnsureDatabase(ctx, db.URL); err != nil {
 			return err
 		}
 	}
-	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL)
+	pool, err := postgres.NewPool(ctx, db.URL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	return postgres.Migrate(ctx, pool, log)
+	return postgres.Migrate(ctx, pool, logging.NewFormat(p.stderr, db.LogFormat, db.SlogLevel()))
 }
 
-func token(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// token reads JWT_SECRET and the claims the gateway checks only.
+func token(_ context.Context, p proc, args []string) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(p.stderr)
 	sub := fs.String("sub", "", "subject (user id), required")
 	roles := fs.String("roles", "", "comma-separated roles, e.g. tecnico")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime")
@@ -79,12 +71,9 @@ func token(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if *sub == "" {
 		return fmt.Errorf("token: --sub is required")
 	}
-	cfg, err := config.Load(getenv)
+	cfg, err := config.LoadToken(p.getenv)
 	if err != nil {
 		return err
-	}
-	if len(cfg.JWT.Secret) == 0 {
-		return fmt.Errorf("token: JWT_SECRET is required to mint tokens")
 	}
 	var roleList []string
 	for _, r := range strings.Split(*roles, ",") {
@@ -92,10 +81,10 @@ func token(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 			roleList = append(roleList, r)
 		}
 	}
-	tok, err := auth.MintUserToken(cfg.JWT.Secret, *sub, roleList, cfg.JWT.RolesClaim, *ttl, cfg.JWT.Issuer, cfg.JWT.Audience, time.Now())
+	tok, err := auth.MintUserToken(cfg.Secret, *sub, roleList, cfg.RolesClaim, *ttl, cfg.Issuer, cfg.Audience, time.Now())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, tok)
+	fmt.Fprintln(p.stdout, tok)
 	return nil
 }

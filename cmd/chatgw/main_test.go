@@ -13,6 +13,7 @@ import (
 
 	"github.com/chatgw/chatgw/internal/apptest"
 	"github.com/chatgw/chatgw/internal/auth"
+	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/postgres/pgtest"
 )
 
@@ -57,6 +58,27 @@ func TestTokenCommand(t *testing.T) {
 	require.ErrorContains(t, err, "--sub")
 	err = run(context.Background(), []string{"token", "--sub", "x"}, env(map[string]string{"JWT_PUBLIC_KEY_FILE": "/dev/null"}), &stdout, &stderr)
 	require.Error(t, err, "no secret, no tokens")
+	require.Equal(t, "JWT_SECRET", config.VariableOf(err))
+}
+
+// token reads JWT_SECRET (and the claims) only: what serve would refuse
+// does not stop it.
+func TestTokenNeedsOnlyJWTSecret(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{
+		"JWT_SECRET":           "token-command-secret",
+		"DATABASE_URL":         "mysql://nope",
+		"WEBHOOK_MAX_ATTEMPTS": "lots",
+		"JWT_PUBLIC_KEY_FILE":  "/does/not/exist.pem",
+		"JWT_ISSUER":           "https://issuer.example",
+	}
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"token", "--sub", "bob"}, env(vars), &stdout, &stderr))
+	v, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte("token-command-secret"), Issuer: "https://issuer.example", TecnicoRoles: []string{"tecnico"}})
+	require.NoError(t, err)
+	id, err := v.Verify(strings.TrimSpace(stdout.String()))
+	require.NoError(t, err)
+	require.Equal(t, "bob", id.UserID)
 }
 
 func TestUnknownCommand(t *testing.T) {
@@ -107,7 +129,9 @@ func TestMigrateCommand(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, status)
 
 	var stdout, stderr bytes.Buffer
-	vars := map[string]string{"DATABASE_URL": dbURL, "JWT_SECRET": "s"}
+	// migrate reads DATABASE_URL only: no JWT_SECRET, and what serve
+	// would refuse does not stop it.
+	vars := map[string]string{"DATABASE_URL": dbURL, "WEBHOOK_MAX_ATTEMPTS": "lots", "N8N_WEBHOOK_URL": "ftp://x"}
 	require.NoError(t, run(context.Background(), []string{"migrate"}, env(vars), &stdout, &stderr))
 	require.Contains(t, stderr.String(), `"msg":"migration applied"`)
 	require.NoError(t, run(context.Background(), []string{"migrate"}, env(vars), &stdout, &stderr), "migrating again is a no-op")
@@ -121,7 +145,7 @@ func TestMigrateCommand(t *testing.T) {
 func TestBadDatabaseURLNamesTheVariable(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	vars := map[string]string{"DATABASE_URL": "postgres://u:secretpw@127.0.0.1:5432/x?sslmode=bogus", "JWT_SECRET": "s"}
+	vars := map[string]string{"DATABASE_URL": "postgres://u:secretpw@127.0.0.1:5432/x?sslmode=bogus"}
 	err := run(context.Background(), []string{"migrate"}, env(vars), &stdout, &stderr)
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "DATABASE_URL:"), "%q", err)

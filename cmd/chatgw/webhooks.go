@@ -24,7 +24,8 @@ import (
 // delivery queue and its dead letters (contract §1). It uses an
 // insert-only River client, so it never works jobs itself; a running
 // gateway picks retried deliveries up.
-func webhooks(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// It reads DATABASE_URL only.
+func webhooks(ctx context.Context, p proc, args []string) error {
 	if len(args) == 0 {
 		return errors.New("webhooks: want a subcommand: list or retry")
 	}
@@ -35,30 +36,30 @@ func webhooks(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("webhooks: unknown subcommand %q (want list or retry)", sub)
 	}
 	fs := flag.NewFlagSet("webhooks "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(p.stderr)
 	state := fs.String("state", "", "only deliveries in this state: discarded, retryable, available or completed")
 	limit := fs.Int("limit", 100, "at most this many deliveries, newest first")
 	discarded := fs.Bool("discarded", false, "retry every discarded (dead-lettered) delivery")
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
+	db, err := config.LoadDatabase(p.getenv)
 	if err != nil {
 		return err
 	}
-	client, closeDB, err := jobClient(ctx, cfg)
+	client, closeDB, err := jobClient(ctx, db.URL)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
 	if sub == "list" {
-		return webhooksList(ctx, client, *state, *limit, stdout)
+		return webhooksList(ctx, client, *state, *limit, p.stdout)
 	}
-	return webhooksRetry(ctx, client, fs.Args(), *discarded, stdout)
+	return webhooksRetry(ctx, client, fs.Args(), *discarded, p.stdout)
 }
 
-func jobClient(ctx context.Context, cfg config.Config) (*river.Client[pgx.Tx], func(), error) {
-	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL)
+func jobClient(ctx context.Context, databaseURL string) (*river.Client[pgx.Tx], func(), error) {
+	pool, err := postgres.NewPool(ctx, databaseURL)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -21,7 +21,7 @@ func TestWebhooksListAndRetry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dbURL := pgtest.NewDatabase(t)
-	env := map[string]string{"DATABASE_URL": dbURL, "JWT_SECRET": "cmd-test-secret-0123456789abcdef"}
+	env := map[string]string{"DATABASE_URL": dbURL} // no JWT_SECRET: webhooks needs DATABASE_URL only
 	getenv := func(k string) string { return env[k] }
 	cli := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
@@ -29,7 +29,7 @@ func TestWebhooksListAndRetry(t *testing.T) {
 		return out.String(), err
 	}
 
-	client, closeDB, err := jobClient(ctx, mustConfig(t, getenv))
+	client, closeDB, err := jobClient(ctx, mustDatabaseURL(t, getenv))
 	require.NoError(t, err)
 	t.Cleanup(closeDB)
 	dead := uuid.New()
@@ -89,9 +89,9 @@ func TestWebhooksListAndRetry(t *testing.T) {
 	require.Contains(t, out, dead.String())
 }
 
-func mustConfig(t *testing.T, getenv func(string) string) config.Config {
+func mustDatabaseURL(t *testing.T, getenv func(string) string) string {
 	t.Helper()
-	cfg, err := config.Load(getenv)
+	db, err := config.LoadDatabase(getenv)
 	require.NoError(t, err)
-	return cfg
+	return db.URL
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/chatgw/chatgw/internal/cluster"
@@ -36,4 +37,28 @@ func (c clusterLink) RegisterAll(ctx context.Context, socks []gateway.ClusterSoc
 		regs[i] = cluster.Registration{SocketID: s.ID, Identity: s.Identity, ConnectedAt: s.ConnectedAt}
 	}
 	return c.members.RegisterAll(ctx, regs)
+}
+
+// clusterParts starts the node's membership (its row first: the sockets
+// registered later refer to it), then the bus; it stops them in reverse:
+// what the last sends published goes out, then the node leaves (its
+// sockets' registrations with it).
+type clusterParts struct {
+	members *cluster.Membership
+	bus     *cluster.Bus
+}
+
+func (c clusterParts) Start(ctx context.Context) error {
+	if err := c.members.Start(ctx); err != nil {
+		return err
+	}
+	if err := c.bus.Start(ctx); err != nil {
+		_ = c.members.Stop(ctx)
+		return err
+	}
+	return nil
+}
+
+func (c clusterParts) Stop(ctx context.Context) error {
+	return errors.Join(c.bus.Stop(ctx), c.members.Stop(ctx))
 }

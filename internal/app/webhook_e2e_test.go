@@ -360,6 +360,12 @@ func TestWebhookRedeliveredAfter5xxWithSameID(t *testing.T) {
 	require.NoError(t, second.SignatureErr)
 	waitJobState(t, s.Pool, sent["id"].(string), "completed")
 
+	// The failed attempt is logged once, by the worker (River's own
+	// "Job errored" line is dropped: it would say the same without the cause).
+	logs := s.Logs.String()
+	require.Equal(t, 1, strings.Count(logs, "delivery attempt failed"), logs)
+	require.NotContains(t, logs, "Job errored")
+
 	// chatgw_webhook_message_loads_total: one load per attempt. The first
 	// attempt takes the hand-off's copy (or, in a rare race with River's
 	// fetch, reads it back); the retry always reads it back.

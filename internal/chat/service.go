@@ -22,7 +22,9 @@ const (
 	MaxClientMessageIDLength = 128
 	MaxMetadataBytes         = 4096
 	DefaultHistoryLimit      = 50
-	MaxHistoryLimit          = 200
+	// DefaultMaxMessageLength is MAX_MESSAGE_LENGTH's default (code points).
+	DefaultMaxMessageLength = 4000
+	MaxHistoryLimit         = 200
 	// MaxReplay bounds the messages replayed on connect (auth.lastSeq); the
 	// rest is for history paging.
 	MaxReplay = 500
@@ -89,7 +91,7 @@ type ServiceConfig struct {
 func (c *ServiceConfig) withDefaults() ServiceConfig {
 	out := *c
 	if out.MaxMessageLength <= 0 {
-		out.MaxMessageLength = 4000
+		out.MaxMessageLength = DefaultMaxMessageLength
 	}
 	if out.NewID == nil {
 		out.NewID = uuid.NewV7

@@ -1,6 +1,6 @@
 // Package config reads chatgw's configuration from the environment once, at
 // start, and validates it. Variable names and defaults are those of the
-// public contract (shared CONTRACT.md §1); see docs/configuration.md.
+// public contract; see docs/configuration.md.
 package config
 
 import (
@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// Config is chatgw's whole configuration. Build it with Load.
+// Config is chatgw's whole configuration (that of `chatgw serve`). Build
+// it with Load. A zero duration, count or name below means "unset": the
+// component that uses it applies its own default (named after the field).
 //
 // Config holds secrets: log it through its LogValue (slog.LogValuer) or
 // String methods, which redact them, never field by field.
@@ -17,12 +19,13 @@ type Config struct {
 	PublicURL      string // PUBLIC_URL, "http://localhost:3000" (no trailing slash)
 	DatabaseURL    string // DATABASE_URL, "postgres://localhost:5432/chatgw?sslmode=disable"
 	MigrateOnStart bool   // MIGRATE_ON_START, true
+	WebUI          bool   // WEB_UI, true: serve the widget, the demo page and the console (§8)
 
 	JWT JWTConfig
 
 	Webhook WebhookConfig
 
-	ReplyTokenTTL time.Duration // REPLY_TOKEN_TTL, 24h
+	ReplyTokenTTL time.Duration // REPLY_TOKEN_TTL; 0: auth.DefaultReplyTokenTTL
 	// ReplyTokenSecret (REPLY_TOKEN_SECRET, optional) signs reply tokens: the
 	// variable's bytes when set. When unset it is derived as
 	// HMAC-SHA256(key=JWT_SECRET, "chatgw reply token v1") when JWT_SECRET is
@@ -32,18 +35,18 @@ type Config struct {
 	ReplyTokenSecret []byte
 
 	CORSOrigins      []string // CORS_ORIGINS, comma-separated (trimmed, empties dropped, no trailing slash); ["*"] for any; empty = same origin only
-	MaxMessageLength int      // MAX_MESSAGE_LENGTH, 4000 (code points after trimming; > 0)
+	MaxMessageLength int      // MAX_MESSAGE_LENGTH (code points after trimming); 0: chat.DefaultMaxMessageLength
 
 	RateLimit RateLimitConfig
 
 	TrustedProxies        []netip.Prefix // TRUSTED_PROXIES, comma-separated CIDRs (a bare IP is a /32 or /128); masked
-	MaxSocketsPerIdentity int            // MAX_SOCKETS_PER_IDENTITY, 5 (> 0)
+	MaxSocketsPerIdentity int            // MAX_SOCKETS_PER_IDENTITY; 0: gateway.DefaultMaxSocketsPerIdentity
 
 	TLSCertFile string // TLS_CERT_FILE (readable)
 	TLSKeyFile  string // TLS_KEY_FILE (readable; both or neither)
 
 	// Group commit of sends (docs/performance.md).
-	SendBatchMax  int           // SEND_BATCH_MAX, 64: most messages per transaction; 1 disables group commit
+	SendBatchMax  int           // SEND_BATCH_MAX: most messages per transaction; 1 disables group commit; 0: postgres.DefaultBatchMax
 	SendBatchWait time.Duration // SEND_BATCH_WAIT, 0: extra wait for a batch that is not full (0: a lone send never waits)
 
 	ClusterBus string // CLUSTER_BUS, "postgres": every process on DATABASE_URL is one gateway; "off": a lone process
@@ -53,6 +56,7 @@ type Config struct {
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, 15s
 	LogLevel        string        // LOG_LEVEL: debug, info, warn, error (lower case); "info". See SlogLevel.
+	LogFormat       string        // LOG_FORMAT: json or text (lower case); "json"
 }
 
 // JWTConfig configures verification of users' JWTs.
@@ -61,7 +65,7 @@ type JWTConfig struct {
 	PublicKeyFile string   // JWT_PUBLIC_KEY_FILE (PEM RSA → RS256, EC → ES256); wins over Secret when both are set
 	Issuer        string   // JWT_ISSUER; enforced when set
 	Audience      string   // JWT_AUDIENCE; enforced when set
-	RolesClaim    string   // JWT_ROLES_CLAIM, "roles"
+	RolesClaim    string   // JWT_ROLES_CLAIM; "": auth.DefaultRolesClaim
 	TecnicoRoles  []string // TECNICO_ROLES, "tecnico,admin" (comma-separated, trimmed)
 
 	// PublicKeyPEM is the content of PublicKeyFile, read by Load (nil when
@@ -77,9 +81,9 @@ type WebhookConfig struct {
 	AuthHeaderValue string
 	AllowHTTP       bool          // WEBHOOK_ALLOW_HTTP, false
 	MaxAttempts     int           // WEBHOOK_MAX_ATTEMPTS, 10 (> 0)
-	Timeout         time.Duration // WEBHOOK_TIMEOUT, 10s
-	BackoffBase     time.Duration // WEBHOOK_BACKOFF_BASE, 1s (≤ BackoffMax)
-	BackoffMax      time.Duration // WEBHOOK_BACKOFF_MAX, 1h
+	Timeout         time.Duration // WEBHOOK_TIMEOUT; 0: webhook.DefaultTimeout
+	BackoffBase     time.Duration // WEBHOOK_BACKOFF_BASE (≤ BackoffMax); 0: webhook.DefaultBackoffBase
+	BackoffMax      time.Duration // WEBHOOK_BACKOFF_MAX; 0: webhook.DefaultBackoffMax
 
 	// SecretKey is the base64-decoded part of Secret after "whsec_": the
 	// HMAC key of the Standard Webhooks signature. Nil when Secret is empty.

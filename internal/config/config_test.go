@@ -59,12 +59,13 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "http://localhost:3000", c.PublicURL)
 	require.Equal(t, "postgres://localhost:5432/chatgw?sslmode=disable", c.DatabaseURL)
 	require.True(t, c.MigrateOnStart)
+	require.True(t, c.WebUI)
 	require.Equal(t, []byte(testJWTSecret), c.JWT.Secret)
 	require.Empty(t, c.JWT.PublicKeyFile)
 	require.Nil(t, c.JWT.PublicKeyPEM)
 	require.Empty(t, c.JWT.Issuer)
 	require.Empty(t, c.JWT.Audience)
-	require.Equal(t, "roles", c.JWT.RolesClaim)
+	require.Empty(t, c.JWT.RolesClaim, "auth's default")
 	require.Equal(t, []string{"tecnico", "admin"}, c.JWT.TecnicoRoles)
 	require.Empty(t, c.Webhook.URL)
 	require.Empty(t, c.Webhook.Secret)
@@ -73,21 +74,23 @@ func TestDefaults(t *testing.T) {
 	require.Empty(t, c.Webhook.AuthHeaderValue)
 	require.False(t, c.Webhook.AllowHTTP)
 	require.Equal(t, 10, c.Webhook.MaxAttempts)
-	require.Equal(t, 10*time.Second, c.Webhook.Timeout)
-	require.Equal(t, time.Second, c.Webhook.BackoffBase)
-	require.Equal(t, time.Hour, c.Webhook.BackoffMax)
-	require.Equal(t, 24*time.Hour, c.ReplyTokenTTL)
+	// Zero: the component's default.
+	require.Zero(t, c.Webhook.Timeout)
+	require.Zero(t, c.Webhook.BackoffBase)
+	require.Zero(t, c.Webhook.BackoffMax)
+	require.Zero(t, c.ReplyTokenTTL)
 	require.Equal(t, hmacLabel([]byte(testJWTSecret)), c.ReplyTokenSecret)
 	require.Empty(t, c.CORSOrigins)
-	require.Equal(t, 4000, c.MaxMessageLength)
+	require.Zero(t, c.MaxMessageLength)
 	require.Equal(t, RateLimitConfig{MessagesPerSec: 10, MessagesBurst: 20, ConnectsPerMin: 60, ConversationsPerMin: 30}, c.RateLimit)
 	require.Empty(t, c.TrustedProxies)
-	require.Equal(t, 5, c.MaxSocketsPerIdentity)
+	require.Zero(t, c.MaxSocketsPerIdentity)
 	require.Empty(t, c.TLSCertFile)
 	require.Empty(t, c.TLSKeyFile)
 	require.False(t, c.TLSEnabled())
 	require.Equal(t, 15*time.Second, c.ShutdownTimeout)
 	require.Equal(t, "info", c.LogLevel)
+	require.Equal(t, "json", c.LogFormat)
 	require.Equal(t, slog.LevelInfo, c.SlogLevel())
 }
 
@@ -119,6 +122,9 @@ func TestEveryVariable(t *testing.T) {
 		}},
 		{"MIGRATE_ON_START 0", map[string]string{"MIGRATE_ON_START": "0"}, func(t *testing.T, c Config) {
 			require.False(t, c.MigrateOnStart)
+		}},
+		{"WEB_UI", map[string]string{"WEB_UI": "false"}, func(t *testing.T, c Config) {
+			require.False(t, c.WebUI)
 		}},
 		{"JWT_PUBLIC_KEY_FILE without secret", map[string]string{"JWT_SECRET": "", "JWT_PUBLIC_KEY_FILE": pem}, func(t *testing.T, c Config) {
 			require.Equal(t, pem, c.JWT.PublicKeyFile)
@@ -237,6 +243,9 @@ func TestEveryVariable(t *testing.T) {
 			require.Equal(t, "debug", c.LogLevel)
 			require.Equal(t, slog.LevelDebug, c.SlogLevel())
 		}},
+		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "Text"}, func(t *testing.T, c Config) {
+			require.Equal(t, "text", c.LogFormat)
+		}},
 		{"LOG_LEVEL warn", map[string]string{"LOG_LEVEL": "warn"}, func(t *testing.T, c Config) {
 			require.Equal(t, slog.LevelWarn, c.SlogLevel())
 		}},
@@ -320,6 +329,7 @@ func TestValidationFailures(t *testing.T) {
 		{"TLS key unreadable", map[string]string{"TLS_CERT_FILE": cert, "TLS_KEY_FILE": missing}, "TLS_KEY_FILE", "cannot read"},
 		{"SHUTDOWN_TIMEOUT", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT", "duration"},
 		{"LOG_LEVEL", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", `got "verbose"`},
+		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "logfmt"}, "LOG_FORMAT", `got "logfmt"`},
 	}
 	secrets := []string{testJWTSecret, testReplySecret, testAuthValue, "aG9vay1rZXktYnl0ZXMhIQ", "not*base64", testHookKey}
 	for _, tt := range tests {
@@ -383,7 +393,7 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 			out := buf.String()
 			require.Contains(t, out, `"secret":"[REDACTED]"`)
 			require.Contains(t, out, `"reply_token_secret":"[REDACTED]"`)
-			require.Contains(t, out, `"max_message_length":4000`)
+			require.Contains(t, out, `"max_message_length":0`, "non-secret fields kept")
 			require.Contains(t, out, "chatgw", "non-secret parts kept")
 			for _, s := range tt.hidden {
 				require.NotContains(t, out, s)

@@ -3,9 +3,9 @@ package config
 import (
 	"crypto/hmac"
 	"crypto/rand"
-	"encoding/hex"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -19,28 +19,24 @@ import (
 	"time"
 )
 
-// Defaults of the public contract.
+// Defaults of the public contract that no component applies itself: a
+// zero rate limit disables the limit, River's own default attempts differ,
+// and the rest are the process's. Every other unset variable is left zero,
+// which each component reads as its own default (docs/configuration.md
+// lists them all).
 const (
 	DefaultHTTPAddr            = ":3000"
 	DefaultPublicURL           = "http://localhost:3000"
 	DefaultDatabaseURL         = "postgres://localhost:5432/chatgw?sslmode=disable"
-	DefaultRolesClaim          = "roles"
 	DefaultTecnicoRoles        = "tecnico,admin"
 	DefaultWebhookMaxAttempts  = 10
-	DefaultWebhookTimeout      = 10 * time.Second
-	DefaultWebhookBackoffBase  = time.Second
-	DefaultWebhookBackoffMax   = time.Hour
-	DefaultReplyTokenTTL       = 24 * time.Hour
-	DefaultMaxMessageLength    = 4000
 	DefaultMessagesPerSec      = 10
 	DefaultMessagesBurst       = 20
 	DefaultConnectsPerMin      = 60
 	DefaultConversationsPerMin = 30
-	DefaultMaxSockets          = 5
 	DefaultShutdownTimeout     = 15 * time.Second
 	DefaultLogLevel            = "info"
-	DefaultSendBatchMax        = 64
-	DefaultSendBatchWait       = 0
+	DefaultLogFormat           = "json"
 )
 
 // ReplyTokenKeyLabel is the message HMAC'd to derive ReplyTokenSecret from
@@ -202,10 +198,10 @@ func list(v string) []string {
 	return out
 }
 
-// Load reads and validates the configuration. getenv is os.Getenv in
-// production; an empty value is the same as an unset variable. The first
-// invalid variable is reported in a one-line error "NAME: problem" that
-// never contains a secret's value.
+// Load reads and validates the configuration of `chatgw serve`: every
+// variable. getenv is os.Getenv in production; an empty value is the same
+// as an unset variable. The first invalid variable is reported in a
+// one-line error "NAME: problem" that never contains a secret's value.
 func Load(getenv func(string) string) (Config, error) {
 	l := &loader{getenv: getenv}
 	var c Config
@@ -215,13 +211,14 @@ func Load(getenv func(string) string) (Config, error) {
 		l.fail(errf("HTTP_ADDR", "must be host:port or :port, got %q", c.HTTPAddr))
 	}
 	c.PublicURL = parsePublicURL(l)
-	c.DatabaseURL = l.str("DATABASE_URL", DefaultDatabaseURL)
+	c.DatabaseURL = loadDatabaseURL(l)
 	c.MigrateOnStart = l.boolean("MIGRATE_ON_START", true)
+	c.WebUI = l.boolean("WEB_UI", true)
 
 	loadJWT(l, &c.JWT)
 	loadWebhook(l, &c.Webhook)
 
-	c.ReplyTokenTTL = l.positiveDuration("REPLY_TOKEN_TTL", DefaultReplyTokenTTL)
+	c.ReplyTokenTTL = l.positiveDuration("REPLY_TOKEN_TTL", 0)
 	switch {
 	case getenv("REPLY_TOKEN_SECRET") != "":
 		c.ReplyTokenSecret = []byte(getenv("REPLY_TOKEN_SECRET"))
@@ -232,7 +229,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.CORSOrigins = parseCORS(l)
-	c.MaxMessageLength = l.positiveInt("MAX_MESSAGE_LENGTH", DefaultMaxMessageLength)
+	c.MaxMessageLength = l.positiveInt("MAX_MESSAGE_LENGTH", 0)
 
 	c.RateLimit.MessagesPerSec = l.nonNegativeFloat("RATE_LIMIT_MESSAGES_PER_SEC", DefaultMessagesPerSec)
 	c.RateLimit.MessagesBurst = l.nonNegativeInt("RATE_LIMIT_MESSAGES_BURST", DefaultMessagesBurst)
@@ -243,7 +240,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RateLimit.ConversationsPerMin = l.nonNegativeInt("RATE_LIMIT_CONVERSATIONS_PER_MIN", DefaultConversationsPerMin)
 
 	c.TrustedProxies = parseProxies(l)
-	c.MaxSocketsPerIdentity = l.positiveInt("MAX_SOCKETS_PER_IDENTITY", DefaultMaxSockets)
+	c.MaxSocketsPerIdentity = l.positiveInt("MAX_SOCKETS_PER_IDENTITY", 0)
 
 	c.TLSCertFile = l.str("TLS_CERT_FILE", "")
 	c.TLSKeyFile = l.str("TLS_KEY_FILE", "")
@@ -257,8 +254,8 @@ func Load(getenv func(string) string) (Config, error) {
 		checkReadable(l, "TLS_KEY_FILE", c.TLSKeyFile)
 	}
 
-	c.SendBatchMax = l.positiveInt("SEND_BATCH_MAX", DefaultSendBatchMax)
-	c.SendBatchWait = l.nonNegativeDuration("SEND_BATCH_WAIT", DefaultSendBatchWait)
+	c.SendBatchMax = l.positiveInt("SEND_BATCH_MAX", 0)
+	c.SendBatchWait = l.nonNegativeDuration("SEND_BATCH_WAIT", 0)
 	if c.SendBatchWait > time.Second {
 		l.fail(errf("SEND_BATCH_WAIT", "must be at most 1s, got %q", c.SendBatchWait.String()))
 	}
@@ -280,17 +277,33 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.ShutdownTimeout = l.positiveDuration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout)
-	c.LogLevel = strings.ToLower(l.str("LOG_LEVEL", DefaultLogLevel))
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		l.fail(errf("LOG_LEVEL", "must be one of debug, info, warn, error, got %q", l.str("LOG_LEVEL", "")))
-	}
+	c.LogLevel = loadLogLevel(l)
+	c.LogFormat = loadLogFormat(l)
 
 	if l.err != nil {
 		return Config{}, l.err
 	}
 	return c, nil
+}
+
+func loadDatabaseURL(l *loader) string { return l.str("DATABASE_URL", DefaultDatabaseURL) }
+
+func loadLogFormat(l *loader) string {
+	format := strings.ToLower(l.str("LOG_FORMAT", DefaultLogFormat))
+	if format != "json" && format != "text" {
+		l.fail(errf("LOG_FORMAT", "must be json or text, got %q", l.str("LOG_FORMAT", "")))
+	}
+	return format
+}
+
+func loadLogLevel(l *loader) string {
+	level := strings.ToLower(l.str("LOG_LEVEL", DefaultLogLevel))
+	switch level {
+	case "debug", "info", "warn", "error":
+	default:
+		l.fail(errf("LOG_LEVEL", "must be one of debug, info, warn, error, got %q", l.str("LOG_LEVEL", "")))
+	}
+	return level
 }
 
 func deriveReplyKey(key []byte) []byte {
@@ -327,14 +340,19 @@ func loadJWT(l *loader, j *JWTConfig) {
 	} else if len(j.Secret) == 0 {
 		l.fail(errf("JWT_SECRET", "is required unless JWT_PUBLIC_KEY_FILE is set"))
 	}
-	j.Issuer = l.str("JWT_ISSUER", "")
-	j.Audience = l.str("JWT_AUDIENCE", "")
-	j.RolesClaim = l.str("JWT_ROLES_CLAIM", DefaultRolesClaim)
+	loadClaims(l, j)
 	raw := l.str("TECNICO_ROLES", DefaultTecnicoRoles)
 	j.TecnicoRoles = list(raw)
 	if len(j.TecnicoRoles) == 0 {
 		l.fail(errf("TECNICO_ROLES", "must list at least one role, got %q", raw))
 	}
+}
+
+// loadClaims reads what a token must carry besides its signature.
+func loadClaims(l *loader, j *JWTConfig) {
+	j.Issuer = l.str("JWT_ISSUER", "")
+	j.Audience = l.str("JWT_AUDIENCE", "")
+	j.RolesClaim = l.str("JWT_ROLES_CLAIM", "")
 }
 
 // unwrapPathError drops the path (already in the message) from a file error.
@@ -406,10 +424,11 @@ func loadWebhook(l *loader, w *WebhookConfig) {
 	}
 
 	w.MaxAttempts = l.positiveInt("WEBHOOK_MAX_ATTEMPTS", DefaultWebhookMaxAttempts)
-	w.Timeout = l.positiveDuration("WEBHOOK_TIMEOUT", DefaultWebhookTimeout)
-	w.BackoffBase = l.positiveDuration("WEBHOOK_BACKOFF_BASE", DefaultWebhookBackoffBase)
-	w.BackoffMax = l.positiveDuration("WEBHOOK_BACKOFF_MAX", DefaultWebhookBackoffMax)
-	if w.BackoffBase > w.BackoffMax {
+	w.Timeout = l.positiveDuration("WEBHOOK_TIMEOUT", 0)
+	w.BackoffBase = l.positiveDuration("WEBHOOK_BACKOFF_BASE", 0)
+	w.BackoffMax = l.positiveDuration("WEBHOOK_BACKOFF_MAX", 0)
+	// With one of them unset, the webhook worker checks against its default.
+	if w.BackoffBase > 0 && w.BackoffMax > 0 && w.BackoffBase > w.BackoffMax {
 		l.fail(errf("WEBHOOK_BACKOFF_BASE", "must not exceed WEBHOOK_BACKOFF_MAX (%s), got %q", w.BackoffMax, w.BackoffBase.String()))
 	}
 }

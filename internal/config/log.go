@@ -31,6 +31,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("public_url", c.PublicURL),
 		slog.String("database_url", RedactDatabaseURL(c.DatabaseURL)),
 		slog.Bool("migrate_on_start", c.MigrateOnStart),
+		slog.Bool("web_ui", c.WebUI),
 		slog.Group("jwt",
 			slog.String("secret", secret(len(c.JWT.Secret) > 0)),
 			slog.String("public_key_file", c.JWT.PublicKeyFile),
@@ -66,6 +67,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tls_key_file", c.TLSKeyFile),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("log_level", c.LogLevel),
+		slog.String("log_format", c.LogFormat),
 		slog.Int("send_batch_max", c.SendBatchMax),
 		slog.String("send_batch_wait", c.SendBatchWait.String()),
 		slog.String("pprof_addr", c.PprofAddr),
@@ -93,8 +95,10 @@ func (c Config) String() string {
 func (c Config) GoString() string { return "config.Config" + c.String() }
 
 // SlogLevel returns LogLevel as a slog.Level (info for anything unknown).
-func (c Config) SlogLevel() slog.Level {
-	switch c.LogLevel {
+func (c Config) SlogLevel() slog.Level { return slogLevel(c.LogLevel) }
+
+func slogLevel(level string) slog.Level {
+	switch level {
 	case "debug":
 		return slog.LevelDebug
 	case "warn":

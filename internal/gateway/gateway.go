@@ -39,6 +39,10 @@ type Config struct {
 	// CORSOrigins are the origins allowed to connect from a browser; ["*"]
 	// allows any; empty allows the same origin only.
 	CORSOrigins []string
+	// PublicOrigin is PUBLIC_URL's origin (scheme://host[:port]): like the
+	// request's own host, it is always allowed (behind a proxy the Host a
+	// request arrives with may differ from the public one).
+	PublicOrigin string
 	// EventTimeout bounds the work of one client event. Default 10s.
 	EventTimeout time.Duration
 	// PingInterval and PingTimeout tune Engine.IO's heartbeat. Defaults 25s, 20s.
@@ -50,7 +54,7 @@ type Config struct {
 
 	// MaxSocketsPerIdentity is how many sockets one user (JWT sub) or one
 	// anonymous conversation may have; the oldest is replaced beyond it.
-	// Default 5.
+	// Default DefaultMaxSocketsPerIdentity.
 	MaxSocketsPerIdentity int
 	// TypingTimeout is how long a "typing" indicator lasts unless renewed;
 	// then the others get typing:false, so a client that stopped without
@@ -79,6 +83,9 @@ type Config struct {
 	Cluster Cluster
 }
 
+// DefaultMaxSocketsPerIdentity is MAX_SOCKETS_PER_IDENTITY's default.
+const DefaultMaxSocketsPerIdentity = 5
+
 func (c *Config) withDefaults() Config {
 	out := *c
 	if out.EventTimeout <= 0 {
@@ -94,7 +101,7 @@ func (c *Config) withDefaults() Config {
 		out.MaxHTTPBufferSize = 1 << 20
 	}
 	if out.MaxSocketsPerIdentity <= 0 {
-		out.MaxSocketsPerIdentity = 5
+		out.MaxSocketsPerIdentity = DefaultMaxSocketsPerIdentity
 	}
 	if out.TypingTimeout <= 0 {
 		out.TypingTimeout = 5 * time.Second
@@ -131,6 +138,9 @@ type Gateway struct {
 	inflight int
 	draining bool
 	idle     chan struct{}
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // session is what the gateway keeps per socket.
@@ -200,7 +210,7 @@ func New(cfg Config) *Gateway {
 	_ = g.io.On("connection", func(args ...any) {
 		g.onConnection(args[0].(*socket.Socket))
 	})
-	g.handler = releaseAfterHijack(g.io.ServeHandler(nil))
+	g.handler = g.sameOriginUnchecked(releaseAfterHijack(g.io.ServeHandler(nil)))
 	return g
 }
 
@@ -272,11 +282,21 @@ func (g *Gateway) Stats() (Stats, <-chan struct{}) {
 	return st, changed
 }
 
-// Shutdown lets the client events in flight finish (their transactions
-// commit and their acks go out), then closes every connection at the
-// transport level, so the official client reconnects on its own, to another
-// node. A Socket.IO disconnect packet would tell it not to come back.
-func (g *Gateway) Shutdown(ctx context.Context) error {
+// Start is the lifecycle's start: the gateway serves as soon as it is
+// built (through Handler), so there is nothing to start.
+func (g *Gateway) Start(context.Context) error { return nil }
+
+// Stop drains the gateway: it lets the client events in flight finish
+// (their transactions commit and their acks go out), then closes every
+// connection at the transport level, so the official client reconnects on
+// its own, to another node. A Socket.IO disconnect packet would tell it not
+// to come back. Calls after the first return the first call's result.
+func (g *Gateway) Stop(ctx context.Context) error {
+	g.stopOnce.Do(func() { g.stopErr = g.drain(ctx) })
+	return g.stopErr
+}
+
+func (g *Gateway) drain(ctx context.Context) error {
 	g.mu.Lock()
 	if !g.draining {
 		g.draining = true

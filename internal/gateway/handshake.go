@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -199,18 +200,38 @@ func (g *Gateway) identify(ctx context.Context, auth map[string]any) (*session, 
 func (g *Gateway) allowRequest(ctx *types.HttpContext) error {
 	r := ctx.Request()
 	origin := r.Header.Get("Origin")
-	if origin == "" || originAllowed(g.cfg.CORSOrigins, origin, r.Host) {
+	if origin == "" || slices.Contains(g.cfg.CORSOrigins, "*") || slices.Contains(g.cfg.CORSOrigins, origin) || g.sameOrigin(r) {
 		return nil
 	}
 	return errors.New("origin not allowed")
 }
 
-func originAllowed(allowed []string, origin, host string) bool {
-	if slices.Contains(allowed, "*") || slices.Contains(allowed, origin) {
+// sameOrigin reports whether a request comes from the gateway's own origin:
+// its Origin is PUBLIC_URL's origin or names the request's own host.
+func (g *Gateway) sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	if g.cfg.PublicOrigin != "" && strings.EqualFold(origin, g.cfg.PublicOrigin) {
 		return true
 	}
 	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, host)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// sameOriginUnchecked lets same-origin requests (the gateway's own pages,
+// such as the widget frame) through the Engine.IO server's origin checks,
+// which know only the CORS_ORIGINS list, not the request's host: such a
+// request is passed on without its Origin, as a request no CORS applies to.
+func (g *Gateway) sameOriginUnchecked(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.sameOrigin(r) {
+			r = r.Clone(r.Context())
+			r.Header.Del("Origin")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // corsOptions answers browsers' CORS checks on the polling transport.

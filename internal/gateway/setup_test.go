@@ -72,7 +72,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), apptest.Timeout)
 		defer cancel()
-		require.NoError(t, e.Gateway.Shutdown(ctx))
+		require.NoError(t, e.Gateway.Stop(ctx))
 		srv.Close()
 	})
 	e.Client = apptest.Client{URL: srv.URL, HTTP: srv.Client()}

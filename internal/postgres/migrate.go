@@ -175,6 +175,9 @@ func CheckMigrations(ctx context.Context, pool *pgxpool.Pool) error {
 // exist, connecting to the "postgres" maintenance database of the same
 // server (for `make run` and development).
 func EnsureDatabase(ctx context.Context, databaseURL string) error {
+	if err := checkScheme(databaseURL); err != nil {
+		return err
+	}
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
 		return fmt.Errorf("ensure database: %w", err)

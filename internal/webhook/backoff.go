@@ -18,12 +18,18 @@ type Backoff struct {
 	Now func() time.Time
 }
 
+// Defaults of WEBHOOK_BACKOFF_BASE and WEBHOOK_BACKOFF_MAX.
+const (
+	DefaultBackoffBase = time.Second
+	DefaultBackoffMax  = time.Hour
+)
+
 func (b Backoff) withDefaults() Backoff {
 	if b.Base <= 0 {
-		b.Base = time.Second
+		b.Base = DefaultBackoffBase
 	}
 	if b.Max <= 0 {
-		b.Max = time.Hour
+		b.Max = DefaultBackoffMax
 	}
 	b.Max = max(b.Max, b.Base)
 	if b.Now == nil {

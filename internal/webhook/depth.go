@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -34,10 +36,12 @@ WHERE queue = $1 AND kind = $2 AND state IN ('available', 'scheduled', 'retryabl
 // river_job periodically. It polls rather than counting at scrape time so
 // that a scrape storm cannot turn into a query storm.
 type DepthReporter struct {
-	cfg    DepthConfig
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	cfg DepthConfig
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc // nil until Start
+	done    chan struct{}      // closed when the loop has returned
+	stopped bool
 }
 
 // NewDepthReporter returns a reporter; nothing runs until Start.
@@ -51,8 +55,14 @@ func NewDepthReporter(cfg DepthConfig) *DepthReporter {
 	return &DepthReporter{cfg: cfg}
 }
 
-// Start counts once, then every Interval until Stop.
-func (d *DepthReporter) Start(ctx context.Context) {
+// Start counts once, then every Interval until Stop. The loop outlives
+// ctx (only Stop ends it); starting twice, or after Stop, is an error.
+func (d *DepthReporter) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cancel != nil || d.stopped {
+		return errors.New("webhook: depth reporter already started")
+	}
 	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	d.done = make(chan struct{})
 	go func() {
@@ -68,6 +78,7 @@ func (d *DepthReporter) Start(ctx context.Context) {
 			}
 		}
 	}()
+	return nil
 }
 
 // Update counts now.
@@ -84,13 +95,22 @@ func (d *DepthReporter) Update(ctx context.Context) {
 	d.cfg.Gauge.Set(float64(n))
 }
 
-// Stop ends the reporter and waits for it. Safe to call without Start, and
-// more than once.
-func (d *DepthReporter) Stop() {
-	d.once.Do(func() {
-		if d.cancel != nil {
-			d.cancel()
-			<-d.done
-		}
-	})
+// Stop ends the reporter and waits for it, or for ctx. Safe without Start
+// and more than once.
+func (d *DepthReporter) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	d.stopped = true
+	if d.cancel == nil {
+		d.mu.Unlock()
+		return nil
+	}
+	d.cancel()
+	done := d.done
+	d.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("webhook: depth reporter stop: %w", ctx.Err())
+	}
 }

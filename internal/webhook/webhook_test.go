@@ -485,9 +485,10 @@ func TestDepthReporter(t *testing.T) {
 	d := webhook.NewDepthReporter(webhook.DepthConfig{DB: pool, Gauge: gauge})
 	d.Update(ctx)
 	require.InDelta(t, 3, testutil.ToFloat64(gauge), 0)
-	d.Start(ctx) // the first count runs at once
-	d.Stop()
-	d.Stop()
+	require.NoError(t, d.Start(ctx)) // the first count runs at once
+	require.Error(t, d.Start(ctx), "no second start")
+	require.NoError(t, d.Stop(ctx))
+	require.NoError(t, d.Stop(ctx), "Stop is idempotent")
 }
 
 func mustDecodeSecret(t *testing.T, s string) []byte {

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,9 @@ type ReplyTokenIssuer interface {
 	Issue(conversationID uuid.UUID, now time.Time) (string, error)
 }
 
+// DefaultTimeout is WEBHOOK_TIMEOUT's default: the bound of one attempt.
+const DefaultTimeout = 10 * time.Second
+
 // Config configures a Worker.
 type Config struct {
 	// URL is N8N_WEBHOOK_URL. Required.
@@ -46,7 +50,7 @@ type Config struct {
 	// PublicURL is PUBLIC_URL, without a trailing slash; replyUrl is built
 	// from it. Required.
 	PublicURL string
-	// Timeout bounds one attempt (WEBHOOK_TIMEOUT). Default 10s.
+	// Timeout bounds one attempt (WEBHOOK_TIMEOUT). Default DefaultTimeout.
 	Timeout time.Duration
 	// Backoff spaces the attempts.
 	Backoff Backoff
@@ -79,7 +83,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("webhook: Config.ReplyTokens is required")
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = 10 * time.Second
+		c.Timeout = DefaultTimeout
+	}
+	// A base set alone may exceed the default max; say so rather than
+	// silently raising the max.
+	if base, most := cmp.Or(c.Backoff.Base, DefaultBackoffBase), cmp.Or(c.Backoff.Max, DefaultBackoffMax); base > most {
+		return c, fmt.Errorf("WEBHOOK_BACKOFF_BASE: must not exceed WEBHOOK_BACKOFF_MAX (%s), got %q", most, base.String())
 	}
 	c.Backoff = c.Backoff.withDefaults()
 	if c.HTTPClient == nil {

@@ -10,6 +10,19 @@ import (
 	"github.com/google/uuid"
 )
 
+type ClusterNode struct {
+	NodeID    string
+	StartedAt time.Time
+	SeenAt    time.Time
+}
+
+type ClusterSocket struct {
+	SocketID    string
+	NodeID      string
+	Identity    string
+	ConnectedAt time.Time
+}
+
 type Conversation struct {
 	ID               uuid.UUID
 	OwnerID          *string

@@ -1,0 +1,28 @@
+package app
+
+import (
+	"cmp"
+
+	"github.com/chatgw/chatgw/internal/auth"
+	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/config"
+	"github.com/chatgw/chatgw/internal/gateway"
+	"github.com/chatgw/chatgw/internal/postgres"
+	"github.com/chatgw/chatgw/internal/webhook"
+)
+
+// Effective is cfg with each zero ("the component's default") replaced by
+// the default the component applies, for the start-up log line: config
+// leaves them zero, and each component owns its default.
+func Effective(cfg config.Config) config.Config {
+	cfg.JWT.RolesClaim = cmp.Or(cfg.JWT.RolesClaim, auth.DefaultRolesClaim)
+	cfg.ReplyTokenTTL = cmp.Or(cfg.ReplyTokenTTL, auth.DefaultReplyTokenTTL)
+	cfg.MaxMessageLength = cmp.Or(cfg.MaxMessageLength, chat.DefaultMaxMessageLength)
+	cfg.MaxSocketsPerIdentity = cmp.Or(cfg.MaxSocketsPerIdentity, gateway.DefaultMaxSocketsPerIdentity)
+	cfg.SendBatchMax = cmp.Or(cfg.SendBatchMax, postgres.DefaultBatchMax)
+	w := &cfg.Webhook
+	w.Timeout = cmp.Or(w.Timeout, webhook.DefaultTimeout)
+	w.BackoffBase = cmp.Or(w.BackoffBase, webhook.DefaultBackoffBase)
+	w.BackoffMax = cmp.Or(w.BackoffMax, webhook.DefaultBackoffMax)
+	return cfg
+}
