@@ -188,6 +188,9 @@ func (b *builder) messageService() {
 	storeCfg := postgres.StoreConfig{
 		// SEND_BATCH_MAX=1 turns group commit off; 0 is the store's default.
 		Batch: &postgres.BatchConfig{MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait},
+		// Exact across the cluster, in the database; the service's
+		// in-memory limiter below stays as a cheap filter in front.
+		SendLimit: postgres.SendLimit{Rate: b.cfg.RateLimit.MessagesPerSec, Burst: b.cfg.RateLimit.MessagesBurst},
 	}
 	if b.delivery.works {
 		storeCfg.Deliveries = b.delivery.river

@@ -239,3 +239,58 @@ func TestClusterBusOff(t *testing.T) {
 	require.Zero(t, n)
 	require.False(t, strings.Contains(srv.Logs.String(), "bus listener"))
 }
+
+func TestMessageLimitHoldsAcrossNodes(t *testing.T) {
+	t.Parallel()
+	// Group commit (one statement per batch) and one transaction per send
+	// (one statement per message) apply the limit each in their own SQL.
+	for _, batch := range []string{"64", "1"} {
+		t.Run("SEND_BATCH_MAX="+batch, func(t *testing.T) {
+			t.Parallel()
+			testMessageLimitAcrossNodes(t, batch)
+		})
+	}
+}
+
+func testMessageLimitAcrossNodes(t *testing.T, batch string) {
+	// A burst of 5 and then one message per 1,000 s: within the test, 5
+	// messages pass in all, whichever nodes they go through (each node's
+	// in-memory limiter alone would let 5 through on each).
+	nodes := apptest.StartCluster(t, 3, map[string]string{
+		"RATE_LIMIT_MESSAGES_PER_SEC": "0.001", "RATE_LIMIT_MESSAGES_BURST": "5", "SEND_BATCH_MAX": batch,
+	})
+	logsOnFailure(t, nodes)
+	anon := nodes[0].CreateAnonymous(t)
+	var visitors []*apptest.Socket
+	for _, n := range nodes {
+		visitors = append(visitors, n.Connect(t, anon.Auth()))
+	}
+	var mu sync.Mutex
+	var ok, limited int
+	var wg sync.WaitGroup
+	for i := range 15 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ack := visitors[i%3].Emit(t, "client-send-message", map[string]any{"content": fmt.Sprintf("m%d", i)})
+			mu.Lock()
+			defer mu.Unlock()
+			if ack["ok"] == true {
+				ok++
+				return
+			}
+			e := ack["error"].(map[string]any)
+			if e["code"] == "RATE_LIMITED" && e["retryAfterMs"].(float64) > 0 {
+				limited++
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 5, ok)
+	require.Equal(t, 10, limited)
+	// Refused sends took no seq.
+	var last int
+	require.NoError(t, nodes[0].Pool.QueryRow(context.Background(),
+		"SELECT last_seq FROM conversations WHERE id = $1", anon.ConversationID).Scan(&last))
+	require.Equal(t, 5, last)
+}

@@ -377,6 +377,7 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 	out := make(map[int]appendRes, len(leaders))
 	var ins []int
 	count := map[uuid.UUID]int64{}
+	limited := map[uuid.UUID]int64{}
 	for _, i := range leaders {
 		m := msgs[i]
 		switch {
@@ -391,14 +392,21 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 		default:
 			ins = append(ins, i)
 			count[m.ConversationID]++
+			if m.Limited {
+				limited[m.ConversationID]++
+			}
 		}
 	}
 
 	if len(ins) > 0 {
-		var reserve dbsqlc.ReserveSeqsParams
+		reserve := dbsqlc.ReserveSeqsParams{
+			IntervalSecs: s.cfg.SendLimit.interval(),
+			Burst:        s.cfg.SendLimit.burst(),
+		}
 		for c, n := range count {
 			reserve.Ids = append(reserve.Ids, c)
 			reserve.Counts = append(reserve.Counts, n)
+			reserve.Limited = append(reserve.Limited, limited[c])
 		}
 		reserved, err := q.ReserveSeqs(ctx, reserve)
 		if err != nil {
@@ -408,9 +416,32 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 			return fmt.Errorf("next seqs: %d of %d conversations updated", len(reserved), len(count))
 		}
 		next := make(map[uuid.UUID]int64, len(count))
-		for _, r := range reserved {
-			next[r.ID] = r.LastSeq - count[r.ID] + 1
+		type verdict struct {
+			allowed int64
+			wait    float64
 		}
+		limits := make(map[uuid.UUID]verdict, len(count))
+		for _, r := range reserved {
+			next[r.ID] = r.LastSeq - r.Reserved + 1
+			limits[r.ID] = verdict{r.Allowed, r.RetryAfterSecs}
+		}
+		// The first allowed limited messages of each conversation pass,
+		// in arrival order; the others are refused and take no seq.
+		passed := ins[:0:0]
+		for _, i := range ins {
+			m := msgs[i]
+			if m.Limited {
+				v := limits[m.ConversationID]
+				if v.allowed == 0 {
+					out[i] = appendRes{err: errRateLimited(v.wait)}
+					continue
+				}
+				v.allowed--
+				limits[m.ConversationID] = v
+			}
+			passed = append(passed, i)
+		}
+		ins = passed
 
 		n := len(ins)
 		insert := dbsqlc.InsertMessagesParams{
@@ -433,14 +464,16 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 			insert.Contents[j] = m.Content
 			insert.ClientMessageIds[j] = deref(m.ClientMessageID)
 		}
-		rows, err := q.InsertMessages(ctx, insert)
-		if err != nil {
-			return fmt.Errorf("insert messages: %w", err)
-		}
 		inserted := make(map[uuid.UUID]chat.Message, n)
-		for _, r := range rows {
-			msg := toMessage(r)
-			inserted[msg.ID] = msg
+		if n > 0 {
+			rows, err := q.InsertMessages(ctx, insert)
+			if err != nil {
+				return fmt.Errorf("insert messages: %w", err)
+			}
+			for _, r := range rows {
+				msg := toMessage(r)
+				inserted[msg.ID] = msg
+			}
 		}
 		if len(inserted) != n {
 			// A clientMessageId appeared between our read and our insert

@@ -60,7 +60,7 @@ func TestQueriesUseIndexesWithoutStatistics(t *testing.T) {
 		"GetMessageByClientID": func() { _, _ = q.GetMessageByClientID(ctx, dbsqlc.GetMessageByClientIDParams{}) },
 		"InsertMessage":        func() { _, _ = q.InsertMessage(ctx, dbsqlc.InsertMessageParams{}) },
 		"ListMessagesAfter":    func() { _, _ = q.ListMessagesAfter(ctx, dbsqlc.ListMessagesAfterParams{}) },
-		"NextSeq":              func() { _, _ = q.NextSeq(ctx, [16]byte{}) },
+		"NextSeq":              func() { _, _ = q.NextSeq(ctx, dbsqlc.NextSeqParams{}) },
 	}
 
 	conn, err := pool.Acquire(ctx)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,37 @@ type StoreConfig struct {
 	// often missed. Messages created through AppendMessageTx are the
 	// caller's to report once its transaction commits.
 	Committed func(chat.Message)
+	// SendLimit is the per-conversation message limit
+	// (RATE_LIMIT_MESSAGES_*), applied to NewMessage.Limited messages by
+	// the statement that locks the conversation and takes its seq, so it
+	// holds across every process on the database. Zero Rate: no limit.
+	SendLimit SendLimit
+}
+
+// SendLimit is a rate (messages per second) with a burst.
+type SendLimit struct {
+	Rate  float64
+	Burst int
+}
+
+// interval is GCRA's emission interval in seconds (0: no limit).
+func (l SendLimit) interval() float64 {
+	if l.Rate <= 0 {
+		return 0
+	}
+	return 1 / l.Rate
+}
+
+func (l SendLimit) burst() int64 { return int64(max(l.Burst, 1)) }
+
+// errRateLimited is the answer to a message the conversation's limit
+// refuses; wait is when the next one would pass.
+func errRateLimited(waitSecs float64) error {
+	return &chat.Error{
+		Code:       chat.CodeRateLimited,
+		Message:    "too many messages in this conversation; retry later",
+		RetryAfter: max(time.Duration(waitSecs*float64(time.Second)), time.Millisecond),
+	}
 }
 
 // Store implements chat.Store on PostgreSQL.
@@ -250,10 +282,19 @@ func (s *Store) AppendMessageTx(ctx context.Context, tx pgx.Tx, m chat.NewMessag
 // committed the same clientMessageId first; tx must then be rolled back.
 func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (chat.Message, error) {
 	q := s.q.WithTx(tx)
-	seq, err := q.NextSeq(ctx, m.ConversationID)
+	next, err := q.NextSeq(ctx, dbsqlc.NextSeqParams{
+		ID:           m.ConversationID,
+		Limited:      m.Limited,
+		IntervalSecs: s.cfg.SendLimit.interval(),
+		Burst:        s.cfg.SendLimit.burst(),
+	})
 	if err != nil {
 		return chat.Message{}, mapErr("append message: next seq", err)
 	}
+	if !next.Allowed {
+		return chat.Message{}, errRateLimited(next.RetryAfterSecs)
+	}
+	seq := next.LastSeq
 	row, err := q.InsertMessage(ctx, dbsqlc.InsertMessageParams{
 		ID:              m.ID,
 		ConversationID:  m.ConversationID,

@@ -23,6 +23,12 @@ CREATE UNLOGGED TABLE cluster_sockets (
 CREATE INDEX cluster_sockets_identity_idx ON cluster_sockets (identity, connected_at, socket_id);
 CREATE INDEX cluster_sockets_node_idx ON cluster_sockets (node_id);
 
+-- The per-conversation message limit (RATE_LIMIT_MESSAGES_*), exact across
+-- nodes: GCRA's theoretical arrival time, advanced by the statement that
+-- takes the conversation's row lock and its next seq (NULL: never limited).
+ALTER TABLE conversations ADD COLUMN send_tat timestamptz;
+
 -- +goose Down
+ALTER TABLE conversations DROP COLUMN send_tat;
 DROP TABLE cluster_sockets;
 DROP TABLE cluster_nodes;

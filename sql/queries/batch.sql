@@ -23,14 +23,38 @@ JOIN LATERAL (SELECT * FROM messages
               LIMIT 1) m ON true;
 
 -- name: ReserveSeqs :many
--- Adds counts[i] to the last_seq of conversation ids[i] (ids are distinct);
--- the batch takes last_seq-n+1 .. last_seq. = ANY is an index scan of the
--- primary key however few rows the statistics claim, where a join of the
--- unnest() to conversations can be planned as a sequential scan.
+-- For conversation ids[i] (ids are distinct; their rows are locked), counts[i]
+-- messages of which limited[i] count against the message limit, in
+-- arrival order: applies the limit (GCRA on the database's clock, as in
+-- NextSeq) and takes one seq per allowed message; the batch takes
+-- last_seq-reserved+1 .. last_seq. allowed is how many of the limited
+-- messages pass (the first ones); retry_after_secs says when the next
+-- would. = ANY is an index scan of the primary key however few rows the
+-- statistics claim, where a join of the unnest() to conversations can be
+-- planned as a sequential scan. interval_secs is 0 when the limit is off.
+WITH y AS (
+    SELECT x.id, x.send_tat, t.tat,
+           (sqlc.arg(counts)::bigint[])[array_position(sqlc.arg(ids)::uuid[], x.id)] AS n,
+           (sqlc.arg(limited)::bigint[])[array_position(sqlc.arg(ids)::uuid[], x.id)] AS l,
+           CASE WHEN (sqlc.arg(limited)::bigint[])[array_position(sqlc.arg(ids)::uuid[], x.id)] = 0 OR sqlc.arg(interval_secs)::float8 = 0
+                    THEN (sqlc.arg(limited)::bigint[])[array_position(sqlc.arg(ids)::uuid[], x.id)]
+                ELSE least((sqlc.arg(limited)::bigint[])[array_position(sqlc.arg(ids)::uuid[], x.id)],
+                           greatest(0, floor((sqlc.arg(burst)::bigint * sqlc.arg(interval_secs)::float8 - extract(epoch FROM t.tat - n.now)) / sqlc.arg(interval_secs)::float8)))::bigint
+           END AS allowed,
+           sqlc.arg(interval_secs)::float8 AS step,
+           extract(epoch FROM t.tat - n.now)::float8 - (sqlc.arg(burst)::bigint - 1) * sqlc.arg(interval_secs)::float8 AS wait0
+    FROM conversations x
+    CROSS JOIN (SELECT clock_timestamp() AS now) n
+    CROSS JOIN LATERAL (SELECT greatest(coalesce(x.send_tat, n.now), n.now) AS tat) t
+    WHERE x.id = ANY(sqlc.arg(ids)::uuid[])
+)
 UPDATE conversations c
-SET last_seq = c.last_seq + (@counts::bigint[])[array_position(@ids::uuid[], c.id)]
-WHERE c.id = ANY(@ids::uuid[])
-RETURNING c.id, c.last_seq;
+SET last_seq = c.last_seq + y.n - y.l + y.allowed,
+    send_tat = CASE WHEN y.allowed > 0 AND y.step > 0 THEN y.tat + y.allowed * y.step * interval '1 second' ELSE c.send_tat END
+FROM y
+WHERE c.id = ANY(sqlc.arg(ids)::uuid[]) AND c.id = y.id
+RETURNING c.id, c.last_seq, (y.n - y.l + y.allowed)::bigint AS reserved, y.allowed::bigint AS allowed,
+          (y.wait0 + y.allowed * y.step)::float8 AS retry_after_secs;
 
 -- name: InsertMessages :many
 INSERT INTO messages (id, conversation_id, seq, sender, sender_id, content, client_message_id)

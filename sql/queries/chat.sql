@@ -11,8 +11,35 @@ SELECT * FROM messages
 WHERE conversation_id = @conversation_id AND client_message_id = @client_message_id;
 
 -- name: NextSeq :one
--- Takes the conversation's row lock until the transaction ends.
-UPDATE conversations SET last_seq = last_seq + 1 WHERE id = @id RETURNING last_seq;
+-- Takes the conversation's row lock until the transaction ends, and the
+-- next seq unless the message limit refuses it. The limit is GCRA on the
+-- database's clock: a message counts (limited) is allowed while the
+-- conversation's theoretical arrival time is at most (burst-1) intervals
+-- ahead of now, and moves it one interval on. A refused message takes no
+-- seq; retry_after_secs says when one would pass. interval_secs is 0 when
+-- the limit is off.
+WITH y AS (
+    SELECT x.id,
+           CASE WHEN NOT sqlc.arg(limited)::boolean OR sqlc.arg(interval_secs)::float8 = 0 THEN x.send_tat
+                WHEN extract(epoch FROM t.tat - n.now) <= (sqlc.arg(burst)::bigint - 1) * sqlc.arg(interval_secs)::float8
+                    THEN t.tat + make_interval(0, 0, 0, 0, 0, 0, sqlc.arg(interval_secs)::float8)
+           END AS new_tat,
+           extract(epoch FROM t.tat - n.now)::float8 - (sqlc.arg(burst)::bigint - 1) * sqlc.arg(interval_secs)::float8 AS wait,
+           NOT sqlc.arg(limited)::boolean OR sqlc.arg(interval_secs)::float8 = 0 AS unlimited
+    FROM conversations x
+    CROSS JOIN (SELECT clock_timestamp() AS now) n
+    CROSS JOIN LATERAL (SELECT greatest(coalesce(x.send_tat, n.now), n.now) AS tat) t
+    WHERE x.id = sqlc.arg(id)
+    -- Locks the row here, and reads its latest version (a plain read would
+    -- see the statement's snapshot, from before a concurrent send's commit).
+    FOR UPDATE OF x
+)
+UPDATE conversations c
+SET last_seq = c.last_seq + CASE WHEN y.unlimited OR y.new_tat IS NOT NULL THEN 1 ELSE 0 END,
+    send_tat = CASE WHEN y.unlimited OR y.new_tat IS NULL THEN c.send_tat ELSE y.new_tat END
+FROM y
+WHERE c.id = sqlc.arg(id) AND c.id = y.id
+RETURNING c.last_seq, (y.unlimited OR y.new_tat IS NOT NULL)::boolean AS allowed, y.wait::float8 AS retry_after_secs;
 
 -- name: InsertMessage :one
 INSERT INTO messages (id, conversation_id, seq, sender, sender_id, content, client_message_id)

@@ -153,28 +153,64 @@ func (q *Queries) MessagesByClientIDs(ctx context.Context, arg MessagesByClientI
 }
 
 const reserveSeqs = `-- name: ReserveSeqs :many
+WITH y AS (
+    SELECT x.id, x.send_tat, t.tat,
+           ($2::bigint[])[array_position($1::uuid[], x.id)] AS n,
+           ($3::bigint[])[array_position($1::uuid[], x.id)] AS l,
+           CASE WHEN ($3::bigint[])[array_position($1::uuid[], x.id)] = 0 OR $4::float8 = 0
+                    THEN ($3::bigint[])[array_position($1::uuid[], x.id)]
+                ELSE least(($3::bigint[])[array_position($1::uuid[], x.id)],
+                           greatest(0, floor(($5::bigint * $4::float8 - extract(epoch FROM t.tat - n.now)) / $4::float8)))::bigint
+           END AS allowed,
+           $4::float8 AS step,
+           extract(epoch FROM t.tat - n.now)::float8 - ($5::bigint - 1) * $4::float8 AS wait0
+    FROM conversations x
+    CROSS JOIN (SELECT clock_timestamp() AS now) n
+    CROSS JOIN LATERAL (SELECT greatest(coalesce(x.send_tat, n.now), n.now) AS tat) t
+    WHERE x.id = ANY($1::uuid[])
+)
 UPDATE conversations c
-SET last_seq = c.last_seq + ($1::bigint[])[array_position($2::uuid[], c.id)]
-WHERE c.id = ANY($2::uuid[])
-RETURNING c.id, c.last_seq
+SET last_seq = c.last_seq + y.n - y.l + y.allowed,
+    send_tat = CASE WHEN y.allowed > 0 AND y.step > 0 THEN y.tat + y.allowed * y.step * interval '1 second' ELSE c.send_tat END
+FROM y
+WHERE c.id = ANY($1::uuid[]) AND c.id = y.id
+RETURNING c.id, c.last_seq, (y.n - y.l + y.allowed)::bigint AS reserved, y.allowed::bigint AS allowed,
+          (y.wait0 + y.allowed * y.step)::float8 AS retry_after_secs
 `
 
 type ReserveSeqsParams struct {
-	Counts []int64
-	Ids    []uuid.UUID
+	Ids          []uuid.UUID
+	Counts       []int64
+	Limited      []int64
+	IntervalSecs float64
+	Burst        int64
 }
 
 type ReserveSeqsRow struct {
-	ID      uuid.UUID
-	LastSeq int64
+	ID             uuid.UUID
+	LastSeq        int64
+	Reserved       int64
+	Allowed        int64
+	RetryAfterSecs float64
 }
 
-// Adds counts[i] to the last_seq of conversation ids[i] (ids are distinct);
-// the batch takes last_seq-n+1 .. last_seq. = ANY is an index scan of the
-// primary key however few rows the statistics claim, where a join of the
-// unnest() to conversations can be planned as a sequential scan.
+// For conversation ids[i] (ids are distinct; their rows are locked), counts[i]
+// messages of which limited[i] count against the message limit, in
+// arrival order: applies the limit (GCRA on the database's clock, as in
+// NextSeq) and takes one seq per allowed message; the batch takes
+// last_seq-reserved+1 .. last_seq. allowed is how many of the limited
+// messages pass (the first ones); retry_after_secs says when the next
+// would. = ANY is an index scan of the primary key however few rows the
+// statistics claim, where a join of the unnest() to conversations can be
+// planned as a sequential scan. interval_secs is 0 when the limit is off.
 func (q *Queries) ReserveSeqs(ctx context.Context, arg ReserveSeqsParams) ([]ReserveSeqsRow, error) {
-	rows, err := q.db.Query(ctx, reserveSeqs, arg.Counts, arg.Ids)
+	rows, err := q.db.Query(ctx, reserveSeqs,
+		arg.Ids,
+		arg.Counts,
+		arg.Limited,
+		arg.IntervalSecs,
+		arg.Burst,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +218,13 @@ func (q *Queries) ReserveSeqs(ctx context.Context, arg ReserveSeqsParams) ([]Res
 	var items []ReserveSeqsRow
 	for rows.Next() {
 		var i ReserveSeqsRow
-		if err := rows.Scan(&i.ID, &i.LastSeq); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.LastSeq,
+			&i.Reserved,
+			&i.Allowed,
+			&i.RetryAfterSecs,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -14,7 +14,7 @@ import (
 const createConversation = `-- name: CreateConversation :one
 INSERT INTO conversations (id, owner_id, session_token_hash, metadata)
 VALUES ($1, $2, $3, $4)
-RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at
+RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at, send_tat
 `
 
 type CreateConversationParams struct {
@@ -39,12 +39,13 @@ func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversation
 		&i.Metadata,
 		&i.LastSeq,
 		&i.CreatedAt,
+		&i.SendTat,
 	)
 	return i, err
 }
 
 const getConversation = `-- name: GetConversation :one
-SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at FROM conversations WHERE id = $1
+SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, send_tat FROM conversations WHERE id = $1
 `
 
 func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversation, error) {
@@ -57,6 +58,7 @@ func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversati
 		&i.Metadata,
 		&i.LastSeq,
 		&i.CreatedAt,
+		&i.SendTat,
 	)
 	return i, err
 }
@@ -191,13 +193,58 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 }
 
 const nextSeq = `-- name: NextSeq :one
-UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq
+WITH y AS (
+    SELECT x.id,
+           CASE WHEN NOT $2::boolean OR $3::float8 = 0 THEN x.send_tat
+                WHEN extract(epoch FROM t.tat - n.now) <= ($4::bigint - 1) * $3::float8
+                    THEN t.tat + make_interval(0, 0, 0, 0, 0, 0, $3::float8)
+           END AS new_tat,
+           extract(epoch FROM t.tat - n.now)::float8 - ($4::bigint - 1) * $3::float8 AS wait,
+           NOT $2::boolean OR $3::float8 = 0 AS unlimited
+    FROM conversations x
+    CROSS JOIN (SELECT clock_timestamp() AS now) n
+    CROSS JOIN LATERAL (SELECT greatest(coalesce(x.send_tat, n.now), n.now) AS tat) t
+    WHERE x.id = $1
+    -- Locks the row here, and reads its latest version (a plain read would
+    -- see the statement's snapshot, from before a concurrent send's commit).
+    FOR UPDATE OF x
+)
+UPDATE conversations c
+SET last_seq = c.last_seq + CASE WHEN y.unlimited OR y.new_tat IS NOT NULL THEN 1 ELSE 0 END,
+    send_tat = CASE WHEN y.unlimited OR y.new_tat IS NULL THEN c.send_tat ELSE y.new_tat END
+FROM y
+WHERE c.id = $1 AND c.id = y.id
+RETURNING c.last_seq, (y.unlimited OR y.new_tat IS NOT NULL)::boolean AS allowed, y.wait::float8 AS retry_after_secs
 `
 
-// Takes the conversation's row lock until the transaction ends.
-func (q *Queries) NextSeq(ctx context.Context, id uuid.UUID) (int64, error) {
-	row := q.db.QueryRow(ctx, nextSeq, id)
-	var last_seq int64
-	err := row.Scan(&last_seq)
-	return last_seq, err
+type NextSeqParams struct {
+	ID           uuid.UUID
+	Limited      bool
+	IntervalSecs float64
+	Burst        int64
+}
+
+type NextSeqRow struct {
+	LastSeq        int64
+	Allowed        bool
+	RetryAfterSecs float64
+}
+
+// Takes the conversation's row lock until the transaction ends, and the
+// next seq unless the message limit refuses it. The limit is GCRA on the
+// database's clock: a message counts (limited) is allowed while the
+// conversation's theoretical arrival time is at most (burst-1) intervals
+// ahead of now, and moves it one interval on. A refused message takes no
+// seq; retry_after_secs says when one would pass. interval_secs is 0 when
+// the limit is off.
+func (q *Queries) NextSeq(ctx context.Context, arg NextSeqParams) (NextSeqRow, error) {
+	row := q.db.QueryRow(ctx, nextSeq,
+		arg.ID,
+		arg.Limited,
+		arg.IntervalSecs,
+		arg.Burst,
+	)
+	var i NextSeqRow
+	err := row.Scan(&i.LastSeq, &i.Allowed, &i.RetryAfterSecs)
+	return i, err
 }

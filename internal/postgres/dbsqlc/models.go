@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ClusterNode struct {
@@ -30,6 +31,7 @@ type Conversation struct {
 	Metadata         []byte
 	LastSeq          int64
 	CreatedAt        time.Time
+	SendTat          pgtype.Timestamptz
 }
 
 type Message struct {
