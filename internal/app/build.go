@@ -255,7 +255,7 @@ func (b *builder) clusterNode(gwCfg *gateway.Config, m *cluster.Metrics) {
 		// The gateway is built after this; these run once it serves.
 		OnSilent:    func(nodes []string) { b.gateway.NodesSilent(nodes) },
 		OnForgotten: func() { b.gateway.Reregister() },
-		OnTick:      func() { b.gateway.Resync() },
+		OnTick:      func() { b.gateway.CheckGaps() },
 	}
 	for _, o := range b.opts {
 		if o.Bus != nil {

@@ -42,6 +42,9 @@ type cursor struct {
 	filling bool
 	again   bool // a fill was asked for while one ran
 	closed  bool
+	// seen is the conversation's last seq at the previous periodic check:
+	// a cursor still at or below it has been behind for a whole interval.
+	seen int64
 }
 
 // offered is a message waiting in a cursor.
@@ -240,10 +243,18 @@ func (g *Gateway) startCursor(r *room, last int64) {
 }
 
 // Resync checks, for every conversation this node has sockets in, whether
-// the database has messages the room has not seen, and fills them. The
-// bus calls it when it may have missed traffic; the cluster heartbeat
-// calls it every few seconds. It does not wait.
-func (g *Gateway) Resync() {
+// the database has messages the room has not seen, and fills them at once.
+// The bus calls it when it may have missed traffic (its listener
+// reconnected, its receive queue overflowed). It does not wait.
+func (g *Gateway) Resync() { g.checkGaps(true) }
+
+// CheckGaps is the periodic check (the cluster heartbeat calls it every few
+// seconds): it fills the rooms that were already behind at the previous
+// check, so messages merely in flight (committed, not yet broadcast) are
+// not read twice.
+func (g *Gateway) CheckGaps() { g.checkGaps(false) }
+
+func (g *Gateway) checkGaps(now bool) {
 	if g.cfg.Seqs == nil || !g.resyncing.CompareAndSwap(false, true) {
 		return
 	}
@@ -267,7 +278,9 @@ func (g *Gateway) Resync() {
 		for conv, r := range rooms {
 			c := r.cursor
 			c.mu.Lock()
-			known, behind := c.next != 0, c.next != 0 && last[conv] >= c.next
+			known := c.next != 0
+			behind := known && last[conv] >= c.next && (now || c.seen >= c.next)
+			c.seen = last[conv]
 			c.mu.Unlock()
 			switch {
 			case !known:
