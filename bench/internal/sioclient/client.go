@@ -44,7 +44,7 @@ type Conn struct {
 	events  atomic.Uint64 // server events received (message, message-saved, ...)
 	onEvent atomic.Pointer[func([]byte)]
 	done    chan struct{}
-	err    error
+	err     error
 }
 
 // Dial connects to base (http://host:port) and joins namespace "/"
