@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -368,7 +369,7 @@ func (b *Bus) dispatch(ctx context.Context) {
 		if b.resyncPending.Swap(false) {
 			b.local.Resync()
 		}
-		if p == nil {
+		if p == nil || b.own(p) {
 			continue
 		}
 		e, err := decode(p)
@@ -385,6 +386,18 @@ func (b *Bus) dispatch(ctx context.Context) {
 		b.m.Events.WithLabelValues("in", string(e.Kind)).Inc()
 		b.deliver(e)
 	}
+}
+
+// own reports, without decoding it, whether a payload is this node's own
+// event (every node hears its own notifications): encode writes the kind
+// first and the node second, and node ids need no escaping.
+func (b *Bus) own(p []byte) bool {
+	i := bytes.Index(p, []byte(`","n":"`))
+	if i < 0 || i > 64 {
+		return false
+	}
+	rest := p[i+len(`","n":"`):]
+	return len(rest) > len(b.cfg.Node) && string(rest[:len(b.cfg.Node)]) == b.cfg.Node && rest[len(b.cfg.Node)] == '"'
 }
 
 func (b *Bus) deliver(e Event) {

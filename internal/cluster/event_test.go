@@ -50,3 +50,16 @@ func TestEncodeKeepsPayloadsUnderPostgresLimit(t *testing.T) {
 	_, err = decode([]byte(`{"k":"message"}`))
 	require.Error(t, err, "an event without its node is refused")
 }
+
+func TestOwnEventsAreRecognisedWithoutDecoding(t *testing.T) {
+	t.Parallel()
+	b := NewBus(Config{Node: "node-1"})
+	p, err := encode(Event{Kind: KindTyping, Node: "node-1", N: 3, Data: json.RawMessage(`{"typing":true}`)})
+	require.NoError(t, err)
+	require.True(t, b.own(p))
+	for _, other := range []string{"node-10", "node-", "xnode-1"} {
+		p, err := encode(Event{Kind: KindTyping, Node: other, N: 3})
+		require.NoError(t, err)
+		require.False(t, b.own(p), other)
+	}
+}

@@ -110,15 +110,15 @@ func (g *Gateway) offerTo(r *room, o offered) {
 
 // emitLocked sends a message to every member of the room but its sender.
 func (g *Gateway) emitLocked(o offered) {
-	if o.wire == nil {
-		o.wire = encodeMessage(o.msg)
-	}
 	if o.filled && g.cfg.GapFills != nil {
 		g.cfg.GapFills.Inc()
 	}
 	for _, m := range g.hub.members(o.msg.ConversationID) {
 		if string(m.sess.id) == o.except {
 			continue
+		}
+		if o.wire == nil { // encoded once, and only when someone gets it
+			o.wire = encodeMessage(o.msg)
 		}
 		m.stream.deliver(m.sess, o.msg, o.wire)
 	}
