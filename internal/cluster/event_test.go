@@ -63,3 +63,19 @@ func TestOwnEventsAreRecognisedWithoutDecoding(t *testing.T) {
 		require.False(t, b.own(p), other)
 	}
 }
+
+func TestMessageEncodingIsWhatJSONWouldWrite(t *testing.T) {
+	t.Parallel()
+	m := chat.Message{ID: uuid.New(), ConversationID: uuid.New(), Seq: 42, Sender: chat.SenderBot, Content: "a \"quoted\" é", CreatedAt: time.Now()}
+	data, err := m.MarshalJSON()
+	require.NoError(t, err)
+	for _, socket := range []string{"", "Ab_-9xyz"} {
+		e := Event{Kind: KindMessage, Node: "node-1", N: 9, Conversation: m.ConversationID, Seq: 42, Socket: socket, Data: data}
+		want, err := json.Marshal(e)
+		require.NoError(t, err)
+		got, err := encode(e)
+		require.NoError(t, err)
+		require.JSONEq(t, string(want), string(got))
+		require.Equal(t, string(want), string(got))
+	}
+}
