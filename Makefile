@@ -112,14 +112,14 @@ generate:
 # CI: the committed generated code must be what sqlc makes of sql/.
 check-generate:
 	$(SQLC) generate
-	git diff --exit-code -- internal/postgres/dbsqlc
-	@test -z "$$(git status --porcelain -- internal/postgres/dbsqlc)" || { echo "untracked generated files"; exit 1; }
+	git diff --exit-code -- internal/postgres/internal/dbsqlc
+	@test -z "$$(git status --porcelain -- internal/postgres/internal/dbsqlc)" || { echo "untracked generated files"; exit 1; }
 
 # sqlc vet prepares every query against a real, migrated database, which
 # catches type errors that generate accepts.
 SQLC_VET_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatgw_sqlc_vet?sslmode=disable
 sqlc-vet:
-	DATABASE_URL='$(SQLC_VET_DATABASE_URL)' JWT_SECRET=sqlc-vet-unused $(GO) run ./cmd/chatgw migrate --create-database
+	DATABASE_URL='$(SQLC_VET_DATABASE_URL)' JWT_SECRET=sqlc-vet-unused-0123456789abcdef0123 $(GO) run ./cmd/chatgw migrate --create-database
 	SQLC_DATABASE_URL='$(SQLC_VET_DATABASE_URL)' $(SQLC) vet
 
 clean:

@@ -54,6 +54,7 @@ var commands = []command{
 	{"webhooks", `webhooks list [--state discarded|retryable|available|completed] [--limit N]
   webhooks retry JOB_ID... | --discarded
                         the webhook delivery queue (reads DATABASE_URL only)`, webhooks},
+	{"reply-keys", `reply-keys rotate     add a new reply-token signing key; older tokens stay valid until they expire (reads DATABASE_URL only)`, replyKeys},
 }
 
 // run is the whole program; main only adds the process around it, so tests

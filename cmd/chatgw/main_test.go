@@ -25,9 +25,9 @@ func TestConfigErrorNamesTheVariable(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]string{
 		"JWT_SECRET":           {},
-		"WEBHOOK_MAX_ATTEMPTS": {"JWT_SECRET": "s", "WEBHOOK_MAX_ATTEMPTS": "lots"},
-		"N8N_WEBHOOK_URL":      {"JWT_SECRET": "s", "N8N_WEBHOOK_URL": "http://n8n.example.com/webhook"},
-		"N8N_WEBHOOK_SECRET":   {"JWT_SECRET": "s", "N8N_WEBHOOK_SECRET": "whsec_not base64!"},
+		"WEBHOOK_MAX_ATTEMPTS": {"JWT_SECRET": "cmd-test-secret-0123456789abcdef", "WEBHOOK_MAX_ATTEMPTS": "lots"},
+		"N8N_WEBHOOK_URL":      {"JWT_SECRET": "cmd-test-secret-0123456789abcdef", "N8N_WEBHOOK_URL": "http://n8n.example.com/webhook"},
+		"N8N_WEBHOOK_SECRET":   {"JWT_SECRET": "cmd-test-secret-0123456789abcdef", "N8N_WEBHOOK_SECRET": "whsec_not base64!"},
 	}
 	for variable, vars := range cases {
 		t.Run(variable, func(t *testing.T) {
@@ -43,10 +43,10 @@ func TestConfigErrorNamesTheVariable(t *testing.T) {
 
 func TestTokenCommand(t *testing.T) {
 	t.Parallel()
-	vars := map[string]string{"JWT_SECRET": "token-command-secret"}
+	vars := map[string]string{"JWT_SECRET": "token-command-secret-0123456789abcdef"}
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"token", "--sub", "alice", "--roles", "tecnico,ops", "--ttl", "5m"}, env(vars), &stdout, &stderr))
-	v, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte("token-command-secret"), RolesClaim: "roles", TecnicoRoles: []string{"tecnico"}})
+	v, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte(vars["JWT_SECRET"]), RolesClaim: "roles", TecnicoRoles: []string{"tecnico"}})
 	require.NoError(t, err)
 	id, err := v.Verify(strings.TrimSpace(stdout.String()))
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func TestTokenCommand(t *testing.T) {
 func TestTokenNeedsOnlyJWTSecret(t *testing.T) {
 	t.Parallel()
 	vars := map[string]string{
-		"JWT_SECRET":           "token-command-secret",
+		"JWT_SECRET":           "token-command-secret-0123456789abcdef",
 		"DATABASE_URL":         "mysql://nope",
 		"WEBHOOK_MAX_ATTEMPTS": "lots",
 		"JWT_PUBLIC_KEY_FILE":  "/does/not/exist.pem",
@@ -74,7 +74,7 @@ func TestTokenNeedsOnlyJWTSecret(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"token", "--sub", "bob"}, env(vars), &stdout, &stderr))
-	v, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte("token-command-secret"), Issuer: "https://issuer.example", TecnicoRoles: []string{"tecnico"}})
+	v, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte("token-command-secret-0123456789abcdef"), Issuer: "https://issuer.example", TecnicoRoles: []string{"tecnico"}})
 	require.NoError(t, err)
 	id, err := v.Verify(strings.TrimSpace(stdout.String()))
 	require.NoError(t, err)

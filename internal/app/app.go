@@ -11,9 +11,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chatgw/chatgw/internal/auth"
+	"github.com/chatgw/chatgw/internal/chat"
 	"github.com/chatgw/chatgw/internal/cluster"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
+	"github.com/chatgw/chatgw/internal/httpapi"
 	"github.com/chatgw/chatgw/internal/metrics"
 )
 
@@ -22,6 +25,7 @@ type App struct {
 	gateway *gateway.Gateway
 	metrics *metrics.Metrics
 	http    *httpServer
+	replies *auth.ReplyTokens
 	parts   lifecycle
 
 	stopOnce sync.Once
@@ -31,7 +35,11 @@ type App struct {
 // Option adjusts what New builds beyond what the environment configures
 // (tests shorten the typing expiry, for one).
 type Option struct {
-	Gateway    func(*gateway.Config)
+	Gateway func(*gateway.Config)
+	// HTTPServer adjusts the public server's read limits (tests shorten them).
+	HTTPServer func(*httpapi.ServerConfig)
+	// Service adjusts the chat service's config (tests put in a clock).
+	Service func(*chat.ServiceConfig)
 	Bus        func(*cluster.Config)
 	Membership func(*cluster.MembershipConfig)
 }
@@ -44,11 +52,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	if err := b.openDatabase(ctx); err != nil {
 		return nil, err
 	}
-	if err := b.build(); err != nil {
+	if err := b.build(ctx); err != nil {
 		b.pool.Close()
 		return nil, err
 	}
-	a := &App{gateway: b.gateway, metrics: b.metrics, http: b.http}
+	a := &App{gateway: b.gateway, metrics: b.metrics, http: b.http, replies: b.replyTokens}
 	// Started in this order, stopped in reverse: the edges stop first (the
 	// server and the gateway together), the database last.
 	a.parts.add("database", database{b.pool})
@@ -57,13 +65,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 		// before the database closes.
 		a.parts.add("cluster", clusterParts{b.members, b.bus})
 	}
-	a.parts.add("group commit", groupCommit{b.store})
+	a.parts.add("group commit", b.sends)
 	if b.delivery.works {
 		a.parts.add("river", riverWorkers{b.delivery.river})
 		a.parts.add("queue depth", b.delivery.depth)
 	}
 	if b.pprof != nil {
 		a.parts.add("pprof", b.pprof)
+	}
+	if b.jwks != nil {
+		// Starts fetching in the background; /readyz is 503 until it has.
+		a.parts.add("jwks", b.jwks)
 	}
 	a.parts.add("edges", together{b.gateway, b.http})
 	return a, nil
@@ -84,6 +96,9 @@ func (a *App) Stop(ctx context.Context) error {
 	a.stopOnce.Do(func() { a.stopErr = a.parts.stop(ctx) })
 	return a.stopErr
 }
+
+// ReplyTokens issues and verifies the reply tokens of this gateway.
+func (a *App) ReplyTokens() *auth.ReplyTokens { return a.replies }
 
 // Gateway is the Socket.IO gateway (tests read its Stats).
 func (a *App) Gateway() *gateway.Gateway { return a.gateway }

@@ -2,12 +2,10 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,9 +21,11 @@ import (
 	"github.com/chatgw/chatgw/internal/cluster"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
+	"github.com/chatgw/chatgw/internal/guard"
 	"github.com/chatgw/chatgw/internal/httpapi"
 	"github.com/chatgw/chatgw/internal/logging"
 	"github.com/chatgw/chatgw/internal/metrics"
+	"github.com/chatgw/chatgw/internal/origins"
 	"github.com/chatgw/chatgw/internal/postgres"
 	"github.com/chatgw/chatgw/internal/ratelimit"
 	"github.com/chatgw/chatgw/internal/webhook"
@@ -44,11 +44,15 @@ type builder struct {
 
 	pool        *pgxpool.Pool
 	users       *auth.Verifier
+	jwks        *auth.JWKS // nil without JWT_JWKS_URL
 	replyTokens *auth.ReplyTokens
 	delivery    delivery
-	store       *postgres.Store
+	sends       *postgres.GroupCommitter // the store, with group commit
+	seqs        gateway.SeqReader        // conversations' last seqs (the store)
 	service     *chat.Service
 	clientIPs   *clientip.Resolver
+	origins     origins.Policy
+	guard       *guard.Guard
 	gateway     *gateway.Gateway
 	// bus and members are the cluster (CLUSTER_BUS=postgres); nil when off.
 	bus     *cluster.Bus
@@ -70,8 +74,8 @@ type delivery struct {
 }
 
 // build runs the steps after the database, in dependency order.
-func (b *builder) build() error {
-	if err := b.auth(); err != nil {
+func (b *builder) build(ctx context.Context) error {
+	if err := b.auth(ctx); err != nil {
 		return err
 	}
 	if err := b.webhookDelivery(); err != nil {
@@ -100,10 +104,20 @@ func (b *builder) openDatabase(ctx context.Context) error {
 	return nil
 }
 
-// auth builds the verifier of users' JWTs and the reply-token signer.
-func (b *builder) auth() error {
+// auth builds the verifier of users' JWTs (with the provider's JWKS when
+// JWT_JWKS_URL is set) and the reply tokens: REPLY_TOKEN_SECRET, else the
+// keys every node shares in PostgreSQL (the first start makes one).
+func (b *builder) auth(ctx context.Context) error {
 	j := b.cfg.JWT
+	if j.JWKSURL != "" {
+		jwks, err := auth.NewJWKS(auth.JWKSConfig{URL: j.JWKSURL, Refresh: j.JWKSRefresh, Logger: b.log.With("component", "jwks")})
+		if err != nil {
+			return fmt.Errorf("JWT_JWKS_URL: %w", err)
+		}
+		b.jwks = jwks
+	}
 	users, err := auth.NewVerifier(auth.VerifierConfig{
+		JWKS:         b.jwks,
 		Secret:       j.Secret,
 		PublicKeyPEM: j.PublicKeyPEM,
 		Issuer:       j.Issuer,
@@ -114,15 +128,55 @@ func (b *builder) auth() error {
 	if err != nil {
 		return fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
 	}
-	key := b.cfg.ReplyTokenSecret
-	if key == nil {
-		key = make([]byte, 32)
-		_, _ = rand.Read(key)
-		b.log.Warn("no key for reply tokens (set REPLY_TOKEN_SECRET, JWT_SECRET or N8N_WEBHOOK_SECRET): using a random one, so reply tokens die with this process")
-	}
 	b.users = users
-	b.replyTokens = auth.NewReplyTokens(key, b.cfg.ReplyTokenTTL)
+	replies, err := auth.NewReplyTokens(auth.ReplyTokensConfig{
+		Secret: b.cfg.ReplyTokenSecret,
+		Store:  replyKeyStore{postgres.NewReplyKeys(b.pool)},
+		TTL:    b.cfg.ReplyTokenTTL,
+		Logger: b.log.With("component", "reply-tokens"),
+	})
+	if err != nil {
+		return fmt.Errorf("REPLY_TOKEN_SECRET: %w", err)
+	}
+	if len(b.cfg.ReplyTokenSecret) == 0 {
+		// Read (or make) the keys now; with MIGRATE_ON_START=false the
+		// table may not exist yet, and the first delivery tries again.
+		if err := replies.Start(ctx); err != nil {
+			b.log.Warn("reply-token keys not loaded yet; retried at first use", "error", err)
+		}
+	}
+	b.replyTokens = replies
 	return nil
+}
+
+// replyKeyStore adapts the reply_keys table to auth.ReplyKeyStore.
+type replyKeyStore struct{ keys *postgres.ReplyKeys }
+
+func (r replyKeyStore) EnsureReplyKey(ctx context.Context, first auth.ReplyKey) error {
+	return r.keys.EnsureFirst(ctx, first.ID, first.Secret)
+}
+
+func (r replyKeyStore) ReplyKeys(ctx context.Context) ([]auth.ReplyKey, error) {
+	stored, err := r.keys.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]auth.ReplyKey, len(stored))
+	for i, k := range stored {
+		out[i] = auth.ReplyKey{ID: k.KID, Secret: k.Secret}
+	}
+	return out, nil
+}
+
+// readiness is /readyz: the database answers with the migrations applied
+// and, with JWT_JWKS_URL, the provider's keys have been fetched once.
+func readiness(pool *pgxpool.Pool, jwks *auth.JWKS) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if jwks != nil && !jwks.Ready() {
+			return auth.ErrKeysNotLoaded
+		}
+		return postgres.CheckMigrations(ctx, pool)
+	}
 }
 
 // webhookDelivery builds River: insert-only without N8N_WEBHOOK_URL, with
@@ -186,8 +240,6 @@ func (b *builder) webhookDelivery() error {
 // inserted with each message when webhooks are on) and the chat service.
 func (b *builder) messageService() {
 	storeCfg := postgres.StoreConfig{
-		// SEND_BATCH_MAX=1 turns group commit off; 0 is the store's default.
-		Batch: &postgres.BatchConfig{MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait},
 		// Exact across the cluster, in the database; the service's
 		// in-memory limiter below stays as a cheap filter in front.
 		SendLimit: postgres.SendLimit{Rate: b.cfg.RateLimit.MessagesPerSec, Burst: b.cfg.RateLimit.MessagesBurst},
@@ -197,13 +249,33 @@ func (b *builder) messageService() {
 		storeCfg.DeliveryArgs = webhook.NewDeliveryArgs
 		storeCfg.Committed = b.delivery.recent.Hold
 	}
-	b.store = postgres.NewStore(b.pool, storeCfg)
+	// SEND_BATCH_MAX=1 turns group commit off; 0 is the committer's default.
+	store := postgres.NewStore(b.pool, storeCfg)
+	b.seqs = store
+	b.sends = postgres.NewGroupCommitter(store, postgres.GroupCommitConfig{
+		MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait,
+	})
 	rl := b.cfg.RateLimit
-	b.service = chat.NewService(chat.ServiceConfig{
+	svcCfg := chat.ServiceConfig{
 		MaxMessageLength: b.cfg.MaxMessageLength,
 		SendLimiter:      limiterOrNil(ratelimit.New(ratelimit.Config{Rate: rl.MessagesPerSec, Burst: rl.MessagesBurst})),
-	}, b.store, nil)
+		Sessions:         store,
+		SessionTokenTTL:  sessionTTL(b.cfg.SessionTokenTTL),
+	}
+	for _, o := range b.opts {
+		if o.Service != nil {
+			o.Service(&svcCfg)
+		}
+	}
+	b.service = chat.NewService(svcCfg, b.sends, nil)
 	b.clientIPs = clientip.New(b.cfg.TrustedProxies)
+	b.origins = origins.New(b.cfg.CORSOrigins, b.cfg.PublicURL)
+	b.guard = guard.New(guard.Config{
+		AuthFailures:  b.cfg.AuthFailuresPerIP,
+		BlockDuration: b.cfg.AuthBlockDuration,
+		Logger:        b.log.With("component", "guard"),
+		Anomalies:     b.metrics.Anomalies,
+	})
 }
 
 // gatewayEdge builds the Socket.IO gateway; it broadcasts the service's
@@ -214,14 +286,18 @@ func (b *builder) gatewayEdge() {
 		Verifier:              b.users,
 		Logger:                b.log.With("component", "gateway"),
 		Metrics:               b.metrics,
-		CORSOrigins:           b.cfg.CORSOrigins,
-		PublicOrigin:          publicOrigin(b.cfg.PublicURL),
+		Origins:               b.origins,
+		Guard:                 b.guard,
+		ConnectTimeout:        b.cfg.ConnectTimeout,
+		MaxConnections:        b.cfg.MaxConnections,
+		EventsPerSec:          eventsPerSec(b.cfg.RateLimit.EventsPerSec),
+		EventsBurst:           b.cfg.RateLimit.EventsBurst,
 		MaxSocketsPerIdentity: b.cfg.MaxSocketsPerIdentity,
 		ConnectLimiter:        limiterOrNil(ratelimit.New(ratelimit.PerMinute(b.cfg.RateLimit.ConnectsPerMin))),
 		ClientIP:              b.clientIPs.FromRequest,
 		// Even alone, a node orders each conversation's broadcasts by seq
 		// and fills gaps from the database.
-		Seqs: b.store,
+		Seqs: b.seqs,
 	}
 	clusterMetrics := cluster.NewMetrics(b.reg)
 	gwCfg.GapFills = clusterMetrics.GapFills
@@ -272,18 +348,19 @@ func (b *builder) clusterNode(gwCfg *gateway.Config, m *cluster.Metrics) {
 
 // httpAPI builds the HTTP API, health and metrics included.
 func (b *builder) httpAPI() {
-	pool := b.pool
 	b.api = httpapi.New(httpapi.Config{
 		Service:     b.service,
 		Users:       b.users,
 		ReplyTokens: b.replyTokens,
-		Ready:       func(ctx context.Context) error { return postgres.CheckMigrations(ctx, pool) },
+		Ready:       readiness(b.pool, b.jwks),
 		Metrics:     promhttp.HandlerFor(b.reg, promhttp.HandlerOpts{Registry: b.reg}),
 		Logger:      b.log.With("component", "http"),
 		Counters:    b.metrics,
 
 		ConversationLimiter: limiterOrNil(ratelimit.New(ratelimit.PerMinute(b.cfg.RateLimit.ConversationsPerMin))),
 		ClientIP:            b.clientIPs.FromRequest,
+		Origins:             b.origins,
+		Guard:               b.guard,
 	})
 }
 
@@ -300,12 +377,13 @@ func (b *builder) servers() {
 		}
 	}
 	tls := b.cfg.TLSEnabled()
-	b.http = newHTTPServer("HTTP_ADDR", b.cfg.HTTPAddr, &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
-	}, func(a net.Addr) {
+	limits := httpapi.ServerConfig{Logger: b.log}
+	for _, o := range b.opts {
+		if o.HTTPServer != nil {
+			o.HTTPServer(&limits)
+		}
+	}
+	b.http = newHTTPServer("HTTP_ADDR", b.cfg.HTTPAddr, httpapi.NewServer(mux, limits), func(a net.Addr) {
 		b.log.Info("chatgw listening", "addr", a.String(), "tls", tls)
 	})
 	if tls {
@@ -316,6 +394,24 @@ func (b *builder) servers() {
 	}
 }
 
+// sessionTTL maps SESSION_TOKEN_TTL to the service's setting: 0 there
+// means "never expires", which the service spells negative.
+func sessionTTL(ttl time.Duration) time.Duration {
+	if ttl == 0 {
+		return -1
+	}
+	return ttl
+}
+
+// eventsPerSec is the gateway's EventsPerSec for RATE_LIMIT_EVENTS_PER_SEC:
+// 0 disables the budget, which the gateway reads as a negative rate.
+func eventsPerSec(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
+}
+
 // limiterOrNil keeps a disabled (nil) limiter a nil interface, so the
 // components see "no limit" rather than a typed nil. A zero rate disables
 // a limit: ratelimit.New returns nil, which allows all.
@@ -324,13 +420,4 @@ func limiterOrNil(l *ratelimit.Limiter) chat.Limiter {
 		return nil
 	}
 	return l
-}
-
-// publicOrigin is the scheme://host[:port] of PUBLIC_URL.
-func publicOrigin(publicURL string) string {
-	u, err := url.Parse(publicURL)
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
 }

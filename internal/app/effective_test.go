@@ -17,7 +17,9 @@ import (
 // components apply to what config leaves zero.
 func TestEffectiveShowsTheContractDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load(func(k string) string { return map[string]string{"JWT_SECRET": "s"}[k] })
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"JWT_SECRET": "effective-test-secret-0123456789abcdef"}[k]
+	})
 	require.NoError(t, err)
 	e := Effective(cfg)
 	require.Equal(t, "roles", e.JWT.RolesClaim)
@@ -25,6 +27,10 @@ func TestEffectiveShowsTheContractDefaults(t *testing.T) {
 	require.Equal(t, 4000, e.MaxMessageLength)
 	require.Equal(t, 5, e.MaxSocketsPerIdentity)
 	require.Equal(t, 64, e.SendBatchMax)
+	require.Equal(t, 10*time.Second, e.ConnectTimeout)
+	require.Equal(t, 10000, e.MaxConnections)
+	require.Equal(t, 20, e.AuthFailuresPerIP)
+	require.Equal(t, 15*time.Minute, e.AuthBlockDuration)
 	require.Equal(t, 10*time.Second, e.Webhook.Timeout)
 	require.Equal(t, time.Second, e.Webhook.BackoffBase)
 	require.Equal(t, time.Hour, e.Webhook.BackoffMax)
@@ -39,7 +45,7 @@ func TestBackoffBaseAloneAboveTheDefaultMaxIsRefused(t *testing.T) {
 	t.Parallel()
 	vars := map[string]string{
 		"DATABASE_URL":         pgtest.NewDatabase(t),
-		"JWT_SECRET":           "s",
+		"JWT_SECRET":           "effective-test-secret-0123456789abcdef",
 		"N8N_WEBHOOK_URL":      "http://127.0.0.1:9/unused",
 		"WEBHOOK_BACKOFF_BASE": "2h",
 	}

@@ -9,8 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-
-	"github.com/chatgw/chatgw/internal/postgres"
 )
 
 // Component is the one shape of everything that runs (model: River's
@@ -135,13 +133,3 @@ func (r riverWorkers) Stop(ctx context.Context) error {
 	}
 	return nil
 }
-
-// groupCommit is the store's group committer: stopping it commits the sends
-// still queued (the edges have stopped, so nothing new arrives). The store
-// starts its committers when it is built, so Start has nothing to do, and
-// the committer is second in line so that a later failed start stops it.
-type groupCommit struct{ store *postgres.Store }
-
-func (groupCommit) Start(context.Context) error { return nil }
-
-func (g groupCommit) Stop(ctx context.Context) error { return g.store.Close(ctx) }

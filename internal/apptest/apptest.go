@@ -70,22 +70,26 @@ func Start(t testing.TB, env map[string]string) *Server {
 // configure (a short typing expiry, for one).
 func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server {
 	t.Helper()
-	dbURL := env["DATABASE_URL"]
-	if dbURL == "" {
-		dbURL = pgtest.NewDatabase(t)
-	}
 	vars := map[string]string{
-		"HTTP_ADDR":    "127.0.0.1:0",
-		"DATABASE_URL": dbURL,
-		"JWT_SECRET":   JWTSecret,
+		"HTTP_ADDR":  "127.0.0.1:0",
+		"JWT_SECRET": JWTSecret,
 		// Tests open many sockets and conversations from one IP.
 		"RATE_LIMIT_CONNECTS_PER_MIN":      "0",
 		"RATE_LIMIT_CONVERSATIONS_PER_MIN": "0",
-		"LOG_LEVEL":                        "debug",
+		"RATE_LIMIT_EVENTS_PER_SEC":        "0",
+		// Tests fail authentications on purpose; the guard's own tests
+		// set a low threshold.
+		"AUTH_FAILURES_PER_IP": "1000000",
+		"LOG_LEVEL":            "debug",
 	}
 	for k, v := range env {
 		vars[k] = v
 	}
+	// A test may put a second gateway on the first one's database.
+	if vars["DATABASE_URL"] == "" {
+		vars["DATABASE_URL"] = pgtest.NewDatabase(t)
+	}
+	dbURL := vars["DATABASE_URL"]
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	require.NoError(t, err)
 
@@ -153,6 +157,15 @@ func (s *Server) WaitStats(t testing.TB, cond func(gateway.Stats) bool) gateway.
 			t.Fatalf("timed out waiting for the gateway's registry; last %+v", st)
 		}
 	}
+}
+
+// ReplyToken returns a reply token for conversationID, issued by the
+// gateway's own reply tokens (what n8n gets in a delivery).
+func (s *Server) ReplyToken(t testing.TB, conversationID uuid.UUID) string {
+	t.Helper()
+	tok, err := s.App.ReplyTokens().Issue(conversationID, time.Now())
+	require.NoError(t, err)
+	return tok
 }
 
 // Metrics returns the gateway's metrics.

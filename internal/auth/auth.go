@@ -1,8 +1,10 @@
 // Package auth verifies the credentials of chatgw's callers: users' JWTs
 // (HS256, RS256 or ES256, the algorithm pinned to the configured key) and
-// the reply tokens chatgw hands to n8n (contract §5). Every failure is a
-// *chat.Error with code TOKEN_EXPIRED or TOKEN_INVALID whose message never
-// contains the token.
+// the reply tokens chatgw hands to n8n (contract §5), and fetches an
+// identity provider's JWKS. Every token failure is a *chat.Error with code
+// TOKEN_EXPIRED or TOKEN_INVALID whose message never contains the token;
+// a failure that is not the token's (keys not loaded, key store down) is a
+// plain error, which edges show as INTERNAL.
 package auth
 
 import (
@@ -98,10 +100,13 @@ func BearerToken(authorizationHeader string) (string, bool) {
 // key. It returns the claims with expired=true when expiry is the only
 // problem (so the caller can finish its own checks before saying
 // TOKEN_EXPIRED), or a TOKEN_INVALID error.
-func parse(parser *jwt.Parser, key any, token string) (tok *jwt.Token, claims jwt.MapClaims, expired bool, err error) {
+func parse(parser *jwt.Parser, keyfunc jwt.Keyfunc, token string) (tok *jwt.Token, claims jwt.MapClaims, expired bool, err error) {
 	claims = jwt.MapClaims{}
-	tok, perr := parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return key, nil })
+	tok, perr := parser.ParseWithClaims(token, claims, keyfunc)
 	if perr != nil {
+		if errors.Is(perr, ErrKeysNotLoaded) {
+			return nil, nil, false, perr
+		}
 		var msg string
 		if expired, msg = classify(perr); !expired {
 			return nil, nil, false, invalid(msg)

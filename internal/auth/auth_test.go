@@ -132,7 +132,7 @@ func TestVerify(t *testing.T) {
 	es := VerifierConfig{PublicKeyPEM: ecPEM}
 	issAud := VerifierConfig{Secret: testSecret, Issuer: "https://idp", Audience: "chatgw"}
 	custom := VerifierConfig{Secret: testSecret, RolesClaim: "realm_roles", TecnicoRoles: []string{"support"}}
-	replyKeyAsJWT := NewReplyTokens(testSecret, time.Hour)
+	replyKeyAsJWT := mustReplyTokens(t, testSecret, time.Hour)
 	replyTok, err := replyKeyAsJWT.Issue(uuid.New(), time.Now())
 	require.NoError(t, err)
 	past := time.Now().Add(-2 * time.Hour)
@@ -267,7 +267,8 @@ func TestMintUserToken(t *testing.T) {
 
 func TestReplyTokens(t *testing.T) {
 	t.Parallel()
-	rt := NewReplyTokens([]byte("reply-key"), time.Hour)
+	key := []byte("reply-key-0123456789abcdef0123456789")
+	rt := mustReplyTokens(t, key, time.Hour)
 	require.Equal(t, time.Hour, rt.TTL())
 	cid := uuid.New()
 	now := time.Now()
@@ -277,6 +278,9 @@ func TestReplyTokens(t *testing.T) {
 	id, err := rt.Verify(tok)
 	require.NoError(t, err)
 	require.Equal(t, chat.Identity{Kind: chat.IdentityReplyToken, ConversationID: cid}, id)
+	parsed, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
+	require.NoError(t, err)
+	require.Equal(t, SecretKeyID(key), parsed.Header["kid"], "a token names its key")
 
 	_, err = rt.Issue(uuid.Nil, now)
 	require.Error(t, err)
@@ -288,27 +292,26 @@ func TestReplyTokens(t *testing.T) {
 	requireCode(t, err, chat.CodeTokenExpired)
 
 	// Another key.
-	_, err = NewReplyTokens([]byte("other-key"), time.Hour).Verify(tok)
+	_, err = mustReplyTokens(t, []byte("other-key-0123456789abcdef0123456789"), time.Hour).Verify(tok)
 	requireCode(t, err, chat.CodeTokenInvalid)
 
-	// A random key when none is given; ttl default.
-	r1, r2 := NewReplyTokens(nil, 0), NewReplyTokens(nil, 0)
-	require.Equal(t, DefaultReplyTokenTTL, r1.TTL())
-	t1, err := r1.Issue(cid, now)
-	require.NoError(t, err)
-	_, err = r1.Verify(t1)
-	require.NoError(t, err)
-	_, err = r2.Verify(t1)
-	requireCode(t, err, chat.CodeTokenInvalid)
+	// Short secrets and no key at all are refused; ttl default.
+	_, err = NewReplyTokens(ReplyTokensConfig{Secret: []byte("short")})
+	require.ErrorContains(t, err, "at least 32")
+	_, err = NewReplyTokens(ReplyTokensConfig{})
+	require.Error(t, err)
+	require.Equal(t, DefaultReplyTokenTTL, mustReplyTokens(t, key, 0).TTL())
 }
 
 func TestReplyTokenVerifyRejects(t *testing.T) {
 	t.Parallel()
-	key := []byte("shared-secret-for-both")
-	rt := NewReplyTokens(key, time.Hour)
+	key := []byte("shared-secret-for-both-0123456789abcdef")
+	rt := mustReplyTokens(t, key, time.Hour)
 	now := time.Now()
 	cid := uuid.NewString()
-	hdr := map[string]any{"typ": ReplyTokenType}
+	hdr := map[string]any{"typ": ReplyTokenType, "kid": SecretKeyID(key)}
+	noKid := map[string]any{"typ": ReplyTokenType}
+	otherKid := map[string]any{"typ": ReplyTokenType, "kid": "k0000000000000000"}
 	base := func(extra jwt.MapClaims) jwt.MapClaims {
 		c := jwt.MapClaims{"aud": ReplyTokenAudience, "cid": cid, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 		for k, v := range extra {
@@ -330,8 +333,10 @@ func TestReplyTokenVerifyRejects(t *testing.T) {
 	}{
 		{"hand-built valid", sign(t, jwt.SigningMethodHS256, key, base(nil), hdr), ""},
 		{"user jwt same secret", userTok, chat.CodeTokenInvalid},
-		{"no typ", sign(t, jwt.SigningMethodHS256, key, base(nil), nil), chat.CodeTokenInvalid},
-		{"wrong typ", sign(t, jwt.SigningMethodHS256, key, base(nil), map[string]any{"typ": "JWT"}), chat.CodeTokenInvalid},
+		{"no kid", sign(t, jwt.SigningMethodHS256, key, base(nil), noKid), chat.CodeTokenInvalid},
+		{"unknown kid", sign(t, jwt.SigningMethodHS256, key, base(nil), otherKid), chat.CodeTokenInvalid},
+		{"no typ", sign(t, jwt.SigningMethodHS256, key, base(nil), map[string]any{"kid": SecretKeyID(key)}), chat.CodeTokenInvalid},
+		{"wrong typ", sign(t, jwt.SigningMethodHS256, key, base(nil), map[string]any{"typ": "JWT", "kid": SecretKeyID(key)}), chat.CodeTokenInvalid},
 		{"no aud", sign(t, jwt.SigningMethodHS256, key, base(jwt.MapClaims{"aud": nil}), hdr), chat.CodeTokenInvalid},
 		{"wrong aud", sign(t, jwt.SigningMethodHS256, key, base(jwt.MapClaims{"aud": "chatgw"}), hdr), chat.CodeTokenInvalid},
 		{"no cid", sign(t, jwt.SigningMethodHS256, key, base(jwt.MapClaims{"cid": nil}), hdr), chat.CodeTokenInvalid},
@@ -389,4 +394,11 @@ func TestBearerToken(t *testing.T) {
 			require.Equal(t, tt.tok, tok)
 		})
 	}
+}
+
+func mustReplyTokens(t testing.TB, secret []byte, ttl time.Duration) *ReplyTokens {
+	t.Helper()
+	rt, err := NewReplyTokens(ReplyTokensConfig{Secret: secret, TTL: ttl})
+	require.NoError(t, err)
+	return rt
 }

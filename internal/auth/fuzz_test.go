@@ -31,7 +31,7 @@ func fuzzSeeds(f *testing.F) {
 		f.Fatal(err)
 	}
 	expired, _ := MintUserToken(testSecret, "u", nil, "", time.Minute, "", "", now.Add(-time.Hour))
-	reply, _ := NewReplyTokens(testSecret, time.Hour).Issue(uuid.New(), now)
+	reply, _ := mustReplyTokens(f, testSecret, time.Hour).Issue(uuid.New(), now)
 	weird, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"sub": []any{1}, "exp": "x", "roles": map[string]any{}, "cid": 3,
 	}).SignedString(testSecret)
@@ -57,7 +57,7 @@ func FuzzVerify(f *testing.F) {
 
 func FuzzReplyVerify(f *testing.F) {
 	fuzzSeeds(f)
-	rt := NewReplyTokens(testSecret, time.Hour)
+	rt := mustReplyTokens(f, testSecret, time.Hour)
 	f.Fuzz(func(t *testing.T, token string) {
 		id, err := rt.Verify(token)
 		requireTokenError(t, err)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
@@ -17,9 +18,12 @@ import (
 	"github.com/chatgw/chatgw/internal/chat"
 )
 
-// VerifierConfig configures a Verifier. PublicKeyPEM, when set, wins over
-// Secret.
+// VerifierConfig configures a Verifier. JWKS wins over PublicKeyPEM, which
+// wins over Secret.
 type VerifierConfig struct {
+	// JWKS is an identity provider's key set (JWT_JWKS_URL): RS256, ES256
+	// and EdDSA keys chosen by kid, each key's algorithm pinned to its type.
+	JWKS *JWKS
 	// Secret is the HS256 key (JWT_SECRET).
 	Secret []byte
 	// PublicKeyPEM is a PEM public key (PKIX "PUBLIC KEY", PKCS#1 "RSA
@@ -37,7 +41,7 @@ type VerifierConfig struct {
 // Verifier verifies users' JWTs. It is safe for concurrent use.
 type Verifier struct {
 	alg          string
-	key          any
+	keyfunc      jwt.Keyfunc
 	parser       *jwt.Parser
 	rolesClaim   string
 	tecnicoRoles []string
@@ -53,7 +57,11 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if v.rolesClaim == "" {
 		v.rolesClaim = DefaultRolesClaim
 	}
+	valid := []string{}
 	switch {
+	case cfg.JWKS != nil:
+		v.alg, v.keyfunc = "JWKS", cfg.JWKS.Keyfunc(context.Background())
+		valid = append(valid, jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg(), jwt.SigningMethodEdDSA.Alg())
 	case len(cfg.PublicKeyPEM) > 0:
 		key, err := parsePublicKey(cfg.PublicKeyPEM)
 		if err != nil {
@@ -64,23 +72,26 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 			if k.N.BitLen() < 2048 {
 				return nil, fmt.Errorf("auth: RSA public key has %d bits, at least 2048 required", k.N.BitLen())
 			}
-			v.alg, v.key = jwt.SigningMethodRS256.Alg(), k
+			v.alg, v.keyfunc = jwt.SigningMethodRS256.Alg(), staticKey(k)
 		case *ecdsa.PublicKey:
 			if k.Curve != elliptic.P256() {
 				return nil, fmt.Errorf("auth: EC public key must be on curve P-256 for ES256, got %s", k.Curve.Params().Name)
 			}
-			v.alg, v.key = jwt.SigningMethodES256.Alg(), k
+			v.alg, v.keyfunc = jwt.SigningMethodES256.Alg(), staticKey(k)
 		default:
 			return nil, fmt.Errorf("auth: unsupported public key type %T (want RSA or EC P-256)", key)
 		}
 	case len(cfg.Secret) > 0:
-		v.alg, v.key = jwt.SigningMethodHS256.Alg(), slices.Clone(cfg.Secret)
+		v.alg, v.keyfunc = jwt.SigningMethodHS256.Alg(), staticKey(slices.Clone(cfg.Secret))
 	default:
 		return nil, errors.New("auth: no JWT secret or public key configured")
 	}
 
+	if len(valid) == 0 {
+		valid = append(valid, v.alg)
+	}
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{v.alg}),
+		jwt.WithValidMethods(valid),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(Leeway),
@@ -96,8 +107,12 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 }
 
 // Algorithm returns the one JWS algorithm the verifier accepts: HS256,
-// RS256 or ES256.
+// RS256 or ES256; or "JWKS" when each key of a JWKS pins its own.
 func (v *Verifier) Algorithm() string { return v.alg }
+
+func staticKey(key any) jwt.Keyfunc {
+	return func(*jwt.Token) (any, error) { return key, nil }
+}
 
 func parsePublicKey(data []byte) (any, error) {
 	block, _ := pem.Decode(data)
@@ -134,7 +149,7 @@ func parsePublicKey(data []byte) (any, error) {
 // signature or algorithm, malformed, missing exp, empty sub, wrong iss or
 // aud, a roles claim of the wrong type, a reply token).
 func (v *Verifier) Verify(token string) (chat.Identity, error) {
-	tok, claims, expired, err := parse(v.parser, v.key, token)
+	tok, claims, expired, err := parse(v.parser, v.keyfunc, token)
 	if err != nil {
 		return chat.Identity{}, err
 	}

@@ -25,8 +25,15 @@ type Conversation struct {
 	// SessionTokenHash is the SHA-256 of an anonymous conversation's session
 	// token; nil for an owned one.
 	SessionTokenHash []byte
-	Metadata         json.RawMessage
-	CreatedAt        time.Time
+	// SessionLastUsedAt is when the session token was last used (written
+	// at most once per SessionTouchInterval); zero for an owned one.
+	SessionLastUsedAt time.Time
+	// PrevSessionTokenHash is the token the last rotation replaced; it
+	// works until PrevSessionValidUntil.
+	PrevSessionTokenHash  []byte
+	PrevSessionValidUntil time.Time
+	Metadata              json.RawMessage
+	CreatedAt             time.Time
 }
 
 // Anonymous reports whether the conversation belongs to a session token

@@ -45,6 +45,17 @@ type Store interface {
 	MessagesAfter(ctx context.Context, conversationID uuid.UUID, afterSeq int64, limit int) ([]Message, error)
 }
 
+// SessionStore keeps the use and rotation of anonymous session tokens.
+type SessionStore interface {
+	// TouchSession records that the conversation's session token was used
+	// at usedAt (never moving the time back).
+	TouchSession(ctx context.Context, conversationID uuid.UUID, usedAt time.Time) error
+	// RotateSessionToken replaces the token whose hash is oldHash by
+	// newHash, keeping oldHash valid until prevValidUntil. It returns
+	// ErrSessionInvalid when the current token is no longer oldHash.
+	RotateSessionToken(ctx context.Context, conversationID uuid.UUID, oldHash, newHash []byte, prevValidUntil, usedAt time.Time) error
+}
+
 // NewMessage is a message about to be stored.
 type NewMessage struct {
 	ID              uuid.UUID
@@ -91,6 +102,35 @@ type ServiceConfig struct {
 	// NewID makes message and conversation ids. Default uuid.NewV7 (ids
 	// sort by creation time, which keeps the primary key index compact).
 	NewID func() (uuid.UUID, error)
+	// Sessions tracks the use of session tokens and rotates them; nil:
+	// tokens neither expire nor rotate.
+	Sessions SessionStore
+	// SessionTokenTTL is how long an unused session token keeps working:
+	// DefaultSessionTokenTTL when 0, never expiring when negative.
+	SessionTokenTTL time.Duration
+	// SessionGrace is how long a rotated-out token keeps working
+	// (DefaultSessionGrace).
+	SessionGrace time.Duration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+const (
+	// DefaultSessionTokenTTL is SESSION_TOKEN_TTL's default.
+	DefaultSessionTokenTTL = 720 * time.Hour
+	// DefaultSessionGrace is how long a token replaced by a rotation still
+	// works, so that tabs reconnecting meanwhile get in.
+	DefaultSessionGrace = 60 * time.Second
+	// maxSessionTouchInterval caps SessionTouchInterval.
+	maxSessionTouchInterval = time.Hour
+)
+
+// SessionTouchInterval is how stale a session's recorded last use may get
+// before a use writes it again: 1/100 of the TTL, at most an hour. A token
+// therefore expires between 99 % and 100 % of the TTL after its last use,
+// and a busy conversation costs at most one write per interval.
+func SessionTouchInterval(ttl time.Duration) time.Duration {
+	return min(ttl/100, maxSessionTouchInterval)
 }
 
 func (c *ServiceConfig) withDefaults() ServiceConfig {
@@ -100,6 +140,15 @@ func (c *ServiceConfig) withDefaults() ServiceConfig {
 	}
 	if out.NewID == nil {
 		out.NewID = uuid.NewV7
+	}
+	if out.SessionTokenTTL == 0 {
+		out.SessionTokenTTL = DefaultSessionTokenTTL
+	}
+	if out.SessionGrace <= 0 {
+		out.SessionGrace = DefaultSessionGrace
+	}
+	if out.Now == nil {
+		out.Now = time.Now
 	}
 	return out
 }
@@ -146,6 +195,7 @@ func (s *Service) CreateConversation(ctx context.Context, owner *Identity, metad
 		if err != nil {
 			return CreatedConversation{}, err
 		}
+		c.SessionLastUsedAt = s.cfg.Now()
 	case owner.Kind == IdentityUser:
 		c.OwnerID = owner.UserID
 	default:
@@ -159,21 +209,83 @@ func (s *Service) CreateConversation(ctx context.Context, owner *Identity, metad
 }
 
 // AuthenticateSession checks an anonymous visitor's credentials. An unknown
-// conversation, an owned one and a wrong token all give ErrSessionInvalid,
-// so the answer tells nothing about which conversations exist.
+// conversation, an owned one, a wrong token, a token unused for longer than
+// the TTL and a rotated-out token past its grace all give
+// ErrSessionInvalid, so the answer tells nothing about which conversations
+// exist; callers pass that error on to their edge's error path (where the
+// anomaly guard counts it). A use is recorded at most once per
+// SessionTouchInterval.
 func (s *Service) AuthenticateSession(ctx context.Context, conversationID uuid.UUID, token string) (Identity, error) {
-	hash := HashSessionToken(token)
-	c, err := s.store.Conversation(ctx, conversationID)
-	if errors.Is(err, ErrNotFound) {
-		return Identity{}, ErrSessionInvalid
-	}
+	c, err := s.checkSession(ctx, conversationID, token)
 	if err != nil {
 		return Identity{}, err
 	}
-	if !c.Anonymous() || subtle.ConstantTimeCompare(hash, c.SessionTokenHash) != 1 {
-		return Identity{}, ErrSessionInvalid
-	}
 	return Identity{Kind: IdentityAnonymous, ConversationID: c.ID}, nil
+}
+
+// checkSession returns the conversation when token opens it now, and
+// records the use when the recorded one is stale.
+func (s *Service) checkSession(ctx context.Context, conversationID uuid.UUID, token string) (Conversation, error) {
+	hash := HashSessionToken(token)
+	c, err := s.store.Conversation(ctx, conversationID)
+	if errors.Is(err, ErrNotFound) {
+		return Conversation{}, ErrSessionInvalid
+	}
+	if err != nil {
+		return Conversation{}, err
+	}
+	if !c.Anonymous() {
+		return Conversation{}, ErrSessionInvalid
+	}
+	now := s.cfg.Now()
+	current := subtle.ConstantTimeCompare(hash, c.SessionTokenHash) == 1
+	previous := len(c.PrevSessionTokenHash) > 0 && subtle.ConstantTimeCompare(hash, c.PrevSessionTokenHash) == 1 &&
+		now.Before(c.PrevSessionValidUntil)
+	if !current && !previous {
+		return Conversation{}, ErrSessionInvalid
+	}
+	if s.cfg.Sessions == nil || s.cfg.SessionTokenTTL < 0 || c.SessionLastUsedAt.IsZero() {
+		return c, nil
+	}
+	idle := now.Sub(c.SessionLastUsedAt)
+	if idle > s.cfg.SessionTokenTTL {
+		return Conversation{}, ErrSessionInvalid
+	}
+	if idle >= SessionTouchInterval(s.cfg.SessionTokenTTL) {
+		if err := s.cfg.Sessions.TouchSession(ctx, c.ID, now); err != nil {
+			return Conversation{}, fmt.Errorf("record session use: %w", err)
+		}
+		c.SessionLastUsedAt = now
+	}
+	return c, nil
+}
+
+// RotateSessionToken gives the conversation a new session token in
+// exchange for its current one, which keeps working for SessionGrace (tabs
+// reconnecting meanwhile still get in); sockets already connected are not
+// touched. A rotated-out token cannot rotate again; every refusal is
+// ErrSessionInvalid.
+func (s *Service) RotateSessionToken(ctx context.Context, conversationID uuid.UUID, token string) (string, error) {
+	if s.cfg.Sessions == nil {
+		return "", errors.New("session token rotation is not configured")
+	}
+	c, err := s.checkSession(ctx, conversationID, token)
+	if err != nil {
+		return "", err
+	}
+	oldHash := HashSessionToken(token)
+	if subtle.ConstantTimeCompare(oldHash, c.SessionTokenHash) != 1 {
+		return "", ErrSessionInvalid
+	}
+	newToken, newHash, err := newSessionToken()
+	if err != nil {
+		return "", err
+	}
+	now := s.cfg.Now()
+	if err := s.cfg.Sessions.RotateSessionToken(ctx, c.ID, oldHash, newHash, now.Add(s.cfg.SessionGrace), now); err != nil {
+		return "", err
+	}
+	return newToken, nil
 }
 
 // Authorize returns the conversation if id may read and write it:

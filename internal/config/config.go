@@ -26,13 +26,14 @@ type Config struct {
 	Webhook WebhookConfig
 
 	ReplyTokenTTL time.Duration // REPLY_TOKEN_TTL; 0: auth.DefaultReplyTokenTTL
-	// ReplyTokenSecret (REPLY_TOKEN_SECRET, optional) signs reply tokens: the
-	// variable's bytes when set. When unset it is derived as
-	// HMAC-SHA256(key=JWT_SECRET, "chatgw reply token v1") when JWT_SECRET is
-	// set, else HMAC-SHA256(key=decoded N8N_WEBHOOK_SECRET, same label) when
-	// that is set, else it is nil: the application then signs with a random
-	// per-process key (reply tokens die with the process) and warns.
+	// ReplyTokenSecret (REPLY_TOKEN_SECRET, optional, ≥ 32 bytes) signs
+	// reply tokens. When unset, keys are kept in PostgreSQL (made on first
+	// start, rotated with `chatgw reply-keys rotate`). Never derived from
+	// another secret.
 	ReplyTokenSecret []byte
+	// SessionTokenTTL (SESSION_TOKEN_TTL, 720h): an anonymous session token
+	// unused this long stops working; 0 never expires.
+	SessionTokenTTL time.Duration
 
 	CORSOrigins      []string // CORS_ORIGINS, comma-separated (trimmed, empties dropped, no trailing slash); ["*"] for any; empty = same origin only
 	MaxMessageLength int      // MAX_MESSAGE_LENGTH (code points after trimming); 0: chat.DefaultMaxMessageLength
@@ -41,6 +42,11 @@ type Config struct {
 
 	TrustedProxies        []netip.Prefix // TRUSTED_PROXIES, comma-separated CIDRs (a bare IP is a /32 or /128); masked
 	MaxSocketsPerIdentity int            // MAX_SOCKETS_PER_IDENTITY; 0: gateway.DefaultMaxSocketsPerIdentity
+
+	AuthFailuresPerIP int           // AUTH_FAILURES_PER_IP, 20 (within 10 min, then the IP is blocked; > 0)
+	AuthBlockDuration time.Duration // AUTH_BLOCK_DURATION, 15m
+	MaxConnections    int           // MAX_CONNECTIONS, 10000 (open Engine.IO sessions per process; > 0)
+	ConnectTimeout    time.Duration // CONNECT_TIMEOUT, 10s (to complete the Socket.IO handshake)
 
 	TLSCertFile string // TLS_CERT_FILE (readable)
 	TLSKeyFile  string // TLS_KEY_FILE (readable; both or neither)
@@ -61,12 +67,14 @@ type Config struct {
 
 // JWTConfig configures verification of users' JWTs.
 type JWTConfig struct {
-	Secret        []byte   // JWT_SECRET (HS256); required unless PublicKeyFile is set
-	PublicKeyFile string   // JWT_PUBLIC_KEY_FILE (PEM RSA → RS256, EC → ES256); wins over Secret when both are set
-	Issuer        string   // JWT_ISSUER; enforced when set
-	Audience      string   // JWT_AUDIENCE; enforced when set
-	RolesClaim    string   // JWT_ROLES_CLAIM; "": auth.DefaultRolesClaim
-	TecnicoRoles  []string // TECNICO_ROLES, "tecnico,admin" (comma-separated, trimmed)
+	Secret        []byte        // JWT_SECRET (HS256); required unless PublicKeyFile or JWKSURL is set
+	JWKSURL       string        // JWT_JWKS_URL: an identity provider's JWKS (https://, or http:// on loopback); wins over PublicKeyFile and Secret
+	JWKSRefresh   time.Duration // JWT_JWKS_REFRESH; 0: auth.DefaultJWKSRefresh (15m)
+	PublicKeyFile string        // JWT_PUBLIC_KEY_FILE (PEM RSA → RS256, EC → ES256); wins over Secret when both are set
+	Issuer        string        // JWT_ISSUER; enforced when set
+	Audience      string        // JWT_AUDIENCE; enforced when set
+	RolesClaim    string        // JWT_ROLES_CLAIM; "": auth.DefaultRolesClaim
+	TecnicoRoles  []string      // TECNICO_ROLES, "tecnico,admin" (comma-separated, trimmed)
 
 	// PublicKeyPEM is the content of PublicKeyFile, read by Load (nil when
 	// the file is not set). It is not parsed here: auth.NewVerifier does.
@@ -97,4 +105,6 @@ type RateLimitConfig struct {
 	MessagesBurst       int     // RATE_LIMIT_MESSAGES_BURST, 20; must be ≥ 1 when MessagesPerSec > 0
 	ConnectsPerMin      int     // RATE_LIMIT_CONNECTS_PER_MIN, 60 (per client IP); 0 disables
 	ConversationsPerMin int     // RATE_LIMIT_CONVERSATIONS_PER_MIN, 30 (per client IP); 0 disables
+	EventsPerSec        float64 // RATE_LIMIT_EVENTS_PER_SEC, 20 (every client event, per socket); 0 disables
+	EventsBurst         int     // RATE_LIMIT_EVENTS_BURST, 40; must be ≥ 1 when EventsPerSec > 0
 }

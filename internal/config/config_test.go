@@ -2,8 +2,6 @@ package config
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -17,10 +15,10 @@ import (
 )
 
 const (
-	testJWTSecret   = "jwt-secret-value-1234567890"
+	testJWTSecret   = "jwt-secret-value-1234567890-abcdef"
 	testHookKey     = "hook-key-bytes!!" // base64: aG9vay1rZXktYnl0ZXMhIQ==
 	testHookSecret  = "whsec_aG9vay1rZXktYnl0ZXMhIQ=="
-	testReplySecret = "reply-secret-value-0987654321"
+	testReplySecret = "reply-secret-value-0987654321-0123456789"
 	testAuthValue   = "auth-header-value-secret"
 	testDBPassword  = "db-pass-secret"
 )
@@ -43,12 +41,6 @@ func writeFile(t *testing.T, content string) string {
 	p := filepath.Join(t.TempDir(), "f.pem")
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 	return p
-}
-
-func hmacLabel(key []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("chatgw reply token v1"))
-	return m.Sum(nil)
 }
 
 func TestDefaults(t *testing.T) {
@@ -79,10 +71,18 @@ func TestDefaults(t *testing.T) {
 	require.Zero(t, c.Webhook.BackoffBase)
 	require.Zero(t, c.Webhook.BackoffMax)
 	require.Zero(t, c.ReplyTokenTTL)
-	require.Equal(t, hmacLabel([]byte(testJWTSecret)), c.ReplyTokenSecret)
+	require.Nil(t, c.ReplyTokenSecret, "no reply key unless REPLY_TOKEN_SECRET: the keys live in PostgreSQL")
+	require.Equal(t, 720*time.Hour, c.SessionTokenTTL, "applied here: 0 means never")
+	require.Zero(t, c.JWT.JWKSRefresh)
+	require.Empty(t, c.JWT.JWKSURL)
 	require.Empty(t, c.CORSOrigins)
 	require.Zero(t, c.MaxMessageLength)
-	require.Equal(t, RateLimitConfig{MessagesPerSec: 10, MessagesBurst: 20, ConnectsPerMin: 60, ConversationsPerMin: 30}, c.RateLimit)
+	require.Equal(t, RateLimitConfig{MessagesPerSec: 10, MessagesBurst: 20, ConnectsPerMin: 60, ConversationsPerMin: 30, EventsPerSec: 20, EventsBurst: 40}, c.RateLimit)
+	require.Zero(t, c.AuthFailuresPerIP)
+	require.Zero(t, c.AuthBlockDuration)
+	require.Zero(t, c.MaxConnections)
+	require.Zero(t, c.ConnectTimeout)
+	require.Equal(t, "json", c.LogFormat)
 	require.Empty(t, c.TrustedProxies)
 	require.Zero(t, c.MaxSocketsPerIdentity)
 	require.Empty(t, c.TLSCertFile)
@@ -136,8 +136,8 @@ func TestEveryVariable(t *testing.T) {
 			require.NotEmpty(t, c.JWT.PublicKeyPEM)
 			require.Equal(t, []byte(testJWTSecret), c.JWT.Secret)
 		}},
-		{"JWT_SECRET kept verbatim", map[string]string{"JWT_SECRET": " spaced "}, func(t *testing.T, c Config) {
-			require.Equal(t, []byte(" spaced "), c.JWT.Secret)
+		{"JWT_SECRET kept verbatim", map[string]string{"JWT_SECRET": " spaced 0123456789abcdef0123456789 "}, func(t *testing.T, c Config) {
+			require.Equal(t, []byte(" spaced 0123456789abcdef0123456789 "), c.JWT.Secret)
 		}},
 		{"JWT_ISSUER JWT_AUDIENCE", map[string]string{"JWT_ISSUER": "iss", "JWT_AUDIENCE": "aud"}, func(t *testing.T, c Config) {
 			require.Equal(t, "iss", c.JWT.Issuer)
@@ -168,10 +168,23 @@ func TestEveryVariable(t *testing.T) {
 		{"N8N_WEBHOOK_SECRET", map[string]string{"N8N_WEBHOOK_SECRET": testHookSecret}, func(t *testing.T, c Config) {
 			require.Equal(t, testHookSecret, c.Webhook.Secret)
 			require.Equal(t, []byte(testHookKey), c.Webhook.SecretKey)
-			require.Equal(t, hmacLabel([]byte(testJWTSecret)), c.ReplyTokenSecret, "JWT_SECRET wins for derivation")
+			require.Nil(t, c.ReplyTokenSecret, "never derived from the webhook or JWT secret")
 		}},
-		{"reply secret from webhook secret", map[string]string{"JWT_SECRET": "", "JWT_PUBLIC_KEY_FILE": pem, "N8N_WEBHOOK_SECRET": testHookSecret}, func(t *testing.T, c Config) {
-			require.Equal(t, hmacLabel([]byte(testHookKey)), c.ReplyTokenSecret)
+		{"no reply secret from webhook secret", map[string]string{"JWT_SECRET": "", "JWT_PUBLIC_KEY_FILE": pem, "N8N_WEBHOOK_SECRET": testHookSecret}, func(t *testing.T, c Config) {
+			require.Nil(t, c.ReplyTokenSecret)
+		}},
+		{"JWT_JWKS_URL without secret", map[string]string{"JWT_SECRET": "", "JWT_JWKS_URL": "https://idp.example/realms/acme/protocol/openid-connect/certs", "JWT_JWKS_REFRESH": "5m"}, func(t *testing.T, c Config) {
+			require.Equal(t, "https://idp.example/realms/acme/protocol/openid-connect/certs", c.JWT.JWKSURL)
+			require.Equal(t, 5*time.Minute, c.JWT.JWKSRefresh)
+		}},
+		{"JWT_JWKS_URL http loopback", map[string]string{"JWT_JWKS_URL": "http://127.0.0.1:8080/certs"}, func(t *testing.T, c Config) {
+			require.Equal(t, "http://127.0.0.1:8080/certs", c.JWT.JWKSURL)
+		}},
+		{"SESSION_TOKEN_TTL", map[string]string{"SESSION_TOKEN_TTL": "2h"}, func(t *testing.T, c Config) {
+			require.Equal(t, 2*time.Hour, c.SessionTokenTTL)
+		}},
+		{"SESSION_TOKEN_TTL 0 never", map[string]string{"SESSION_TOKEN_TTL": "0"}, func(t *testing.T, c Config) {
+			require.Zero(t, c.SessionTokenTTL)
 		}},
 		{"REPLY_TOKEN_SECRET", map[string]string{"REPLY_TOKEN_SECRET": testReplySecret, "N8N_WEBHOOK_SECRET": testHookSecret}, func(t *testing.T, c Config) {
 			require.Equal(t, []byte(testReplySecret), c.ReplyTokenSecret)
@@ -209,12 +222,23 @@ func TestEveryVariable(t *testing.T) {
 		{"rate limits", map[string]string{
 			"RATE_LIMIT_MESSAGES_PER_SEC": "0.5", "RATE_LIMIT_MESSAGES_BURST": "3",
 			"RATE_LIMIT_CONNECTS_PER_MIN": "7", "RATE_LIMIT_CONVERSATIONS_PER_MIN": "8",
+			"RATE_LIMIT_EVENTS_PER_SEC": "2.5", "RATE_LIMIT_EVENTS_BURST": "4",
 		}, func(t *testing.T, c Config) {
-			require.Equal(t, RateLimitConfig{MessagesPerSec: 0.5, MessagesBurst: 3, ConnectsPerMin: 7, ConversationsPerMin: 8}, c.RateLimit)
+			require.Equal(t, RateLimitConfig{MessagesPerSec: 0.5, MessagesBurst: 3, ConnectsPerMin: 7, ConversationsPerMin: 8, EventsPerSec: 2.5, EventsBurst: 4}, c.RateLimit)
+		}},
+		{"edge limits", map[string]string{
+			"AUTH_FAILURES_PER_IP": "3", "AUTH_BLOCK_DURATION": "2m",
+			"MAX_CONNECTIONS": "50", "CONNECT_TIMEOUT": "3s",
+		}, func(t *testing.T, c Config) {
+			require.Equal(t, 3, c.AuthFailuresPerIP)
+			require.Equal(t, 2*time.Minute, c.AuthBlockDuration)
+			require.Equal(t, 50, c.MaxConnections)
+			require.Equal(t, 3*time.Second, c.ConnectTimeout)
 		}},
 		{"rate limits disabled", map[string]string{
 			"RATE_LIMIT_MESSAGES_PER_SEC": "0", "RATE_LIMIT_MESSAGES_BURST": "0",
 			"RATE_LIMIT_CONNECTS_PER_MIN": "0", "RATE_LIMIT_CONVERSATIONS_PER_MIN": "0",
+			"RATE_LIMIT_EVENTS_PER_SEC": "0", "RATE_LIMIT_EVENTS_BURST": "0",
 		}, func(t *testing.T, c Config) {
 			require.Equal(t, RateLimitConfig{}, c.RateLimit)
 		}},
@@ -244,7 +268,6 @@ func TestEveryVariable(t *testing.T) {
 			require.Equal(t, slog.LevelDebug, c.SlogLevel())
 		}},
 		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "Text"}, func(t *testing.T, c Config) {
-			require.Equal(t, "text", c.LogFormat)
 		}},
 		{"LOG_LEVEL warn", map[string]string{"LOG_LEVEL": "warn"}, func(t *testing.T, c Config) {
 			require.Equal(t, slog.LevelWarn, c.SlogLevel())
@@ -279,7 +302,12 @@ func TestValidationFailures(t *testing.T) {
 		{"PUBLIC_URL relative", map[string]string{"PUBLIC_URL": "/chat"}, "PUBLIC_URL", "absolute"},
 		{"PUBLIC_URL scheme", map[string]string{"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL", "absolute"},
 		{"MIGRATE_ON_START", map[string]string{"MIGRATE_ON_START": "yes please"}, "MIGRATE_ON_START", `must be a boolean`},
-		{"JWT_SECRET missing", map[string]string{"JWT_SECRET": ""}, "JWT_SECRET", "required unless JWT_PUBLIC_KEY_FILE"},
+		{"JWT_SECRET missing", map[string]string{"JWT_SECRET": ""}, "JWT_SECRET", "required unless JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL"},
+		{"JWT_JWKS_URL plain http", map[string]string{"JWT_JWKS_URL": "http://idp.example/certs"}, "JWT_JWKS_URL", "loopback"},
+		{"JWT_JWKS_URL not a URL", map[string]string{"JWT_JWKS_URL": "idp.example/certs"}, "JWT_JWKS_URL", "https://"},
+		{"JWT_JWKS_REFRESH", map[string]string{"JWT_JWKS_REFRESH": "0"}, "JWT_JWKS_REFRESH", ""},
+		{"REPLY_TOKEN_SECRET short", map[string]string{"REPLY_TOKEN_SECRET": "short-secret"}, "REPLY_TOKEN_SECRET", "at least 32 bytes"},
+		{"SESSION_TOKEN_TTL negative", map[string]string{"SESSION_TOKEN_TTL": "-1h"}, "SESSION_TOKEN_TTL", ""},
 		{"JWT_PUBLIC_KEY_FILE missing", map[string]string{"JWT_PUBLIC_KEY_FILE": missing}, "JWT_PUBLIC_KEY_FILE", "cannot read"},
 		{"JWT_PUBLIC_KEY_FILE dir", map[string]string{"JWT_PUBLIC_KEY_FILE": dir}, "JWT_PUBLIC_KEY_FILE", "cannot read"},
 		{"JWT_PUBLIC_KEY_FILE empty", map[string]string{"JWT_PUBLIC_KEY_FILE": writeFile(t, "")}, "JWT_PUBLIC_KEY_FILE", "empty"},
@@ -329,6 +357,14 @@ func TestValidationFailures(t *testing.T) {
 		{"TLS key unreadable", map[string]string{"TLS_CERT_FILE": cert, "TLS_KEY_FILE": missing}, "TLS_KEY_FILE", "cannot read"},
 		{"SHUTDOWN_TIMEOUT", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT", "duration"},
 		{"LOG_LEVEL", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", `got "verbose"`},
+		{"JWT_SECRET short", map[string]string{"JWT_SECRET": "a"}, "JWT_SECRET", "at least 32 bytes"},
+		{"JWT_SECRET 31 bytes", map[string]string{"JWT_SECRET": strings.Repeat("k", 31)}, "JWT_SECRET", "at least 32 bytes"},
+		{"REPLY_TOKEN_SECRET short", map[string]string{"REPLY_TOKEN_SECRET": "short"}, "REPLY_TOKEN_SECRET", "at least 32 bytes"},
+		{"RATE_LIMIT_EVENTS_BURST zero with rate", map[string]string{"RATE_LIMIT_EVENTS_BURST": "0"}, "RATE_LIMIT_EVENTS_BURST", "at least 1"},
+		{"MAX_CONNECTIONS", map[string]string{"MAX_CONNECTIONS": "0"}, "MAX_CONNECTIONS", "positive"},
+		{"CONNECT_TIMEOUT", map[string]string{"CONNECT_TIMEOUT": "soon"}, "CONNECT_TIMEOUT", "positive duration"},
+		{"AUTH_FAILURES_PER_IP", map[string]string{"AUTH_FAILURES_PER_IP": "-1"}, "AUTH_FAILURES_PER_IP", "positive"},
+		{"AUTH_BLOCK_DURATION", map[string]string{"AUTH_BLOCK_DURATION": "0"}, "AUTH_BLOCK_DURATION", "positive"},
 		{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "logfmt"}, "LOG_FORMAT", `got "logfmt"`},
 	}
 	secrets := []string{testJWTSecret, testReplySecret, testAuthValue, "aG9vay1rZXktYnl0ZXMhIQ", "not*base64", testHookKey}
@@ -392,7 +428,9 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 			slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
 			out := buf.String()
 			require.Contains(t, out, `"secret":"[REDACTED]"`)
-			require.Contains(t, out, `"reply_token_secret":"[REDACTED]"`)
+			if tt.env["REPLY_TOKEN_SECRET"] != "" {
+				require.Contains(t, out, `"reply_token_secret":"[REDACTED]"`)
+			}
 			require.Contains(t, out, `"max_message_length":0`, "non-secret fields kept")
 			require.Contains(t, out, "chatgw", "non-secret parts kept")
 			for _, s := range tt.hidden {
@@ -423,4 +461,18 @@ func TestClusterVariables(t *testing.T) {
 	require.ErrorContains(t, err, "CLUSTER_BUS")
 	_, err = Load(env(map[string]string{"JWT_SECRET": strings.Repeat("k", 32), "NODE_ID": "a b"}))
 	require.ErrorContains(t, err, "NODE_ID")
+}
+
+// The webhook URL's path and query are n8n's secret: the start-up line
+// shows its origin only (contract §6).
+func TestLogValueShowsWebhookOriginOnly(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"N8N_WEBHOOK_URL": "https://n8n.example.com:8443/webhook/5f0c-secret-path?token=hush"}))
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting chatgw", "config", c)
+	require.Contains(t, buf.String(), `"url":"https://n8n.example.com:8443"`)
+	require.NotContains(t, buf.String(), "secret-path")
+	require.NotContains(t, buf.String(), "hush")
+	require.Equal(t, "[REDACTED]", URLOrigin("://bad"))
 }

@@ -1,9 +1,7 @@
 package config
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -17,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chatgw/chatgw/internal/auth"
 )
 
 // Defaults of the public contract that no component applies itself: a
@@ -25,23 +25,27 @@ import (
 // which each component reads as its own default (docs/configuration.md
 // lists them all).
 const (
-	DefaultHTTPAddr            = ":3000"
-	DefaultPublicURL           = "http://localhost:3000"
-	DefaultDatabaseURL         = "postgres://localhost:5432/chatgw?sslmode=disable"
-	DefaultTecnicoRoles        = "tecnico,admin"
-	DefaultWebhookMaxAttempts  = 10
+	DefaultHTTPAddr           = ":3000"
+	DefaultPublicURL          = "http://localhost:3000"
+	DefaultDatabaseURL        = "postgres://localhost:5432/chatgw?sslmode=disable"
+	DefaultTecnicoRoles       = "tecnico,admin"
+	DefaultWebhookMaxAttempts = 10
+	// DefaultSessionTokenTTL is applied here because SESSION_TOKEN_TTL=0
+	// means "never expires", not "default".
+	DefaultSessionTokenTTL     = 720 * time.Hour
 	DefaultMessagesPerSec      = 10
 	DefaultMessagesBurst       = 20
 	DefaultConnectsPerMin      = 60
 	DefaultConversationsPerMin = 30
+	DefaultEventsPerSec        = 20
+	DefaultEventsBurst         = 40
 	DefaultShutdownTimeout     = 15 * time.Second
 	DefaultLogLevel            = "info"
 	DefaultLogFormat           = "json"
+	// MinSecretLength is the shortest HS256 key (and reply-token key)
+	// accepted: 256 bits, as RFC 7518 §3.2 asks of HS256 keys.
+	MinSecretLength = 32
 )
-
-// ReplyTokenKeyLabel is the message HMAC'd to derive ReplyTokenSecret from
-// JWT_SECRET or the webhook secret when REPLY_TOKEN_SECRET is unset.
-const ReplyTokenKeyLabel = "chatgw reply token v1"
 
 // webhookSecretPrefix starts a Standard Webhooks secret.
 const webhookSecretPrefix = "whsec_"
@@ -219,14 +223,15 @@ func Load(getenv func(string) string) (Config, error) {
 	loadWebhook(l, &c.Webhook)
 
 	c.ReplyTokenTTL = l.positiveDuration("REPLY_TOKEN_TTL", 0)
-	switch {
-	case getenv("REPLY_TOKEN_SECRET") != "":
-		c.ReplyTokenSecret = []byte(getenv("REPLY_TOKEN_SECRET"))
-	case len(c.JWT.Secret) > 0:
-		c.ReplyTokenSecret = deriveReplyKey(c.JWT.Secret)
-	case len(c.Webhook.SecretKey) > 0:
-		c.ReplyTokenSecret = deriveReplyKey(c.Webhook.SecretKey)
+	// Never derived from another secret: whoever holds that one (n8n holds
+	// N8N_WEBHOOK_SECRET) could forge reply tokens.
+	if s := getenv("REPLY_TOKEN_SECRET"); s != "" {
+		if len(s) < MinSecretLength {
+			l.fail(errf("REPLY_TOKEN_SECRET", "must be at least %d bytes, got %d (value not shown)", MinSecretLength, len(s)))
+		}
+		c.ReplyTokenSecret = []byte(s)
 	}
+	c.SessionTokenTTL = l.nonNegativeDuration("SESSION_TOKEN_TTL", DefaultSessionTokenTTL)
 
 	c.CORSOrigins = parseCORS(l)
 	c.MaxMessageLength = l.positiveInt("MAX_MESSAGE_LENGTH", 0)
@@ -238,6 +243,16 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.RateLimit.ConnectsPerMin = l.nonNegativeInt("RATE_LIMIT_CONNECTS_PER_MIN", DefaultConnectsPerMin)
 	c.RateLimit.ConversationsPerMin = l.nonNegativeInt("RATE_LIMIT_CONVERSATIONS_PER_MIN", DefaultConversationsPerMin)
+
+	c.RateLimit.EventsPerSec = l.nonNegativeFloat("RATE_LIMIT_EVENTS_PER_SEC", DefaultEventsPerSec)
+	c.RateLimit.EventsBurst = l.nonNegativeInt("RATE_LIMIT_EVENTS_BURST", DefaultEventsBurst)
+	if c.RateLimit.EventsPerSec > 0 && c.RateLimit.EventsBurst == 0 {
+		l.fail(errf("RATE_LIMIT_EVENTS_BURST", "must be at least 1 while RATE_LIMIT_EVENTS_PER_SEC is not 0, got %q", "0"))
+	}
+	c.AuthFailuresPerIP = l.positiveInt("AUTH_FAILURES_PER_IP", 0)
+	c.AuthBlockDuration = l.positiveDuration("AUTH_BLOCK_DURATION", 0)
+	c.MaxConnections = l.positiveInt("MAX_CONNECTIONS", 0)
+	c.ConnectTimeout = l.positiveDuration("CONNECT_TIMEOUT", 0)
 
 	c.TrustedProxies = parseProxies(l)
 	c.MaxSocketsPerIdentity = l.positiveInt("MAX_SOCKETS_PER_IDENTITY", 0)
@@ -306,12 +321,6 @@ func loadLogLevel(l *loader) string {
 	return level
 }
 
-func deriveReplyKey(key []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(ReplyTokenKeyLabel))
-	return m.Sum(nil)
-}
-
 func parsePublicURL(l *loader) string {
 	v := l.str("PUBLIC_URL", DefaultPublicURL)
 	u, err := url.Parse(v)
@@ -325,7 +334,17 @@ func parsePublicURL(l *loader) string {
 func loadJWT(l *loader, j *JWTConfig) {
 	if s := l.getenv("JWT_SECRET"); s != "" {
 		j.Secret = []byte(s)
+		if len(s) < MinSecretLength {
+			l.fail(errf("JWT_SECRET", "must be at least %d bytes, got %d", MinSecretLength, len(s)))
+		}
 	}
+	j.JWKSURL = l.str("JWT_JWKS_URL", "")
+	if j.JWKSURL != "" {
+		if err := auth.CheckJWKSURL(j.JWKSURL); err != nil {
+			l.fail(errf("JWT_JWKS_URL", "%v, got %q", err, redactURL(j.JWKSURL)))
+		}
+	}
+	j.JWKSRefresh = l.positiveDuration("JWT_JWKS_REFRESH", 0)
 	j.PublicKeyFile = l.str("JWT_PUBLIC_KEY_FILE", "")
 	if j.PublicKeyFile != "" {
 		pem, err := os.ReadFile(j.PublicKeyFile)
@@ -337,8 +356,8 @@ func loadJWT(l *loader, j *JWTConfig) {
 		default:
 			j.PublicKeyPEM = pem
 		}
-	} else if len(j.Secret) == 0 {
-		l.fail(errf("JWT_SECRET", "is required unless JWT_PUBLIC_KEY_FILE is set"))
+	} else if len(j.Secret) == 0 && j.JWKSURL == "" {
+		l.fail(errf("JWT_SECRET", "is required unless JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL is set"))
 	}
 	loadClaims(l, j)
 	raw := l.str("TECNICO_ROLES", DefaultTecnicoRoles)

@@ -35,13 +35,15 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("jwt",
 			slog.String("secret", secret(len(c.JWT.Secret) > 0)),
 			slog.String("public_key_file", c.JWT.PublicKeyFile),
+			slog.String("jwks_url", redactURL(c.JWT.JWKSURL)),
+			slog.String("jwks_refresh", c.JWT.JWKSRefresh.String()),
 			slog.String("issuer", c.JWT.Issuer),
 			slog.String("audience", c.JWT.Audience),
 			slog.String("roles_claim", c.JWT.RolesClaim),
 			slog.Any("tecnico_roles", c.JWT.TecnicoRoles),
 		),
 		slog.Group("webhook",
-			slog.String("url", redactURL(c.Webhook.URL)),
+			slog.String("url", URLOrigin(c.Webhook.URL)),
 			slog.String("secret", secret(c.Webhook.Secret != "" || len(c.Webhook.SecretKey) > 0)),
 			slog.String("auth_header_name", c.Webhook.AuthHeaderName),
 			slog.String("auth_header_value", secret(c.Webhook.AuthHeaderValue != "")),
@@ -53,6 +55,7 @@ func (c Config) LogValue() slog.Value {
 		),
 		slog.String("reply_token_ttl", c.ReplyTokenTTL.String()),
 		slog.String("reply_token_secret", secret(len(c.ReplyTokenSecret) > 0)),
+		slog.String("session_token_ttl", c.SessionTokenTTL.String()),
 		slog.Any("cors_origins", c.CORSOrigins),
 		slog.Int("max_message_length", c.MaxMessageLength),
 		slog.Group("rate_limit",
@@ -60,9 +63,15 @@ func (c Config) LogValue() slog.Value {
 			slog.Int("messages_burst", c.RateLimit.MessagesBurst),
 			slog.Int("connects_per_min", c.RateLimit.ConnectsPerMin),
 			slog.Int("conversations_per_min", c.RateLimit.ConversationsPerMin),
+			slog.Float64("events_per_sec", c.RateLimit.EventsPerSec),
+			slog.Int("events_burst", c.RateLimit.EventsBurst),
 		),
 		slog.Any("trusted_proxies", proxies),
 		slog.Int("max_sockets_per_identity", c.MaxSocketsPerIdentity),
+		slog.Int("auth_failures_per_ip", c.AuthFailuresPerIP),
+		slog.String("auth_block_duration", c.AuthBlockDuration.String()),
+		slog.Int("max_connections", c.MaxConnections),
+		slog.String("connect_timeout", c.ConnectTimeout.String()),
 		slog.String("tls_cert_file", c.TLSCertFile),
 		slog.String("tls_key_file", c.TLSKeyFile),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
@@ -132,6 +141,20 @@ func RedactDatabaseURL(s string) string {
 		return r
 	}
 	return dsnPassword.ReplaceAllString(s, "${1}xxxxx")
+}
+
+// URLOrigin is a URL's origin (scheme://host[:port]) only: the path and
+// query of an n8n webhook URL are its secret (contract §6). An unparsable
+// URL is hidden whole.
+func URLOrigin(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return redacted
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // redactURL hides a URL's password; an unparsable URL is hidden whole

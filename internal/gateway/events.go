@@ -22,6 +22,16 @@ type eventHandler func(ctx context.Context, s *socket.Socket, sess *session, eve
 func (g *Gateway) on(s *socket.Socket, sess *session, event string, h eventHandler) {
 	_ = s.On(event, func(args ...any) {
 		ack, args := splitAck(args)
+		if err := sess.spend(); err != nil {
+			g.metrics.RateLimited.WithLabelValues("event").Inc()
+			if isSend(event) {
+				// A refused send counts toward its conversation's flood
+				// (the handshake's: the payload is not read).
+				g.cfg.Guard.RateLimited(conversationKey(sess.conversationID))
+			}
+			g.fail(s, sess, event, ack, err)
+			return
+		}
 		result, err := g.dispatch(s, sess, event, args, h)
 		if err != nil {
 			g.fail(s, sess, event, ack, err)
@@ -52,6 +62,33 @@ func (g *Gateway) dispatch(s *socket.Socket, sess *session, event string, args [
 	return h(ctx, s, sess, event, p)
 }
 
+// spend takes one event from the socket's budget (contract §4: every
+// client event counts); over it, RATE_LIMITED with the wait.
+func (sess *session) spend() error {
+	if sess.budget == nil {
+		return nil
+	}
+	now := time.Now()
+	r := sess.budget.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now) // a refused event takes no future token
+		return &chat.Error{Code: chat.CodeRateLimited, Message: "too many events from this socket; slow down", RetryAfter: d}
+	}
+	return nil
+}
+
+func isSend(event string) bool {
+	return event == "client-send-message" || event == "client-send-user" || event == "client-send-tecnico"
+}
+
+// conversationKey is the guard's key of a conversation ("" for none).
+func conversationKey(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}
+
 // splitAck separates the acknowledgement callback, which the client adds
 // as the last argument when it asked for one.
 func splitAck(args []any) (socket.Ack, []any) {
@@ -74,7 +111,6 @@ func (g *Gateway) fail(s *socket.Socket, sess *session, event string, ack socket
 	case chat.CodeInternal:
 		log.Error("event failed", "error", err)
 	case chat.CodeRateLimited:
-		g.metrics.RateLimited.WithLabelValues("message").Inc()
 		log.Warn("event rejected")
 	default:
 		log.Info("event rejected")
@@ -150,6 +186,10 @@ func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
 		in.SocketID = string(s.Id())
 		res, err := g.svc.SendMessage(ctx, sess.identity, in)
 		if err != nil {
+			if chat.ErrorCode(err) == chat.CodeRateLimited {
+				g.metrics.RateLimited.WithLabelValues("message").Inc()
+				g.cfg.Guard.RateLimited(conversationKey(in.ConversationID))
+			}
 			return nil, err
 		}
 		if sess.identity.Kind == chat.IdentityUser {

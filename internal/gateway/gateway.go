@@ -17,11 +17,16 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+	"golang.org/x/time/rate"
 
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/guard"
 	"github.com/chatgw/chatgw/internal/metrics"
+	"github.com/chatgw/chatgw/internal/origins"
 )
 
 // UserVerifier verifies a user's JWT (auth.Verifier).
@@ -36,13 +41,6 @@ type Config struct {
 	Logger   *slog.Logger
 	Metrics  *metrics.Metrics
 
-	// CORSOrigins are the origins allowed to connect from a browser; ["*"]
-	// allows any; empty allows the same origin only.
-	CORSOrigins []string
-	// PublicOrigin is PUBLIC_URL's origin (scheme://host[:port]): like the
-	// request's own host, it is always allowed (behind a proxy the Host a
-	// request arrives with may differ from the public one).
-	PublicOrigin string
 	// EventTimeout bounds the work of one client event. Default 10s.
 	EventTimeout time.Duration
 	// PingInterval and PingTimeout tune Engine.IO's heartbeat. Defaults 25s, 20s.
@@ -60,8 +58,26 @@ type Config struct {
 	// then the others get typing:false, so a client that stopped without
 	// saying so does not leave "typing…" on screen. Default 5s.
 	TypingTimeout time.Duration
-	// ConnectLimiter limits handshakes per client IP; nil: no limit.
+	// ConnectLimiter limits handshakes per client IP, counting every
+	// Engine.IO session and every CONNECT after a session's first; nil: no
+	// limit.
 	ConnectLimiter chat.Limiter
+	// Guard blocks IPs that fail authentication too often and notices
+	// session guessing and send floods; nil: nothing is noticed.
+	Guard *guard.Guard
+	// Origins are the browser origins allowed besides the gateway's own
+	// (CORS_ORIGINS, PUBLIC_URL). The zero Policy allows the same origin only.
+	Origins origins.Policy
+	// ConnectTimeout closes an Engine.IO session that has not completed
+	// the Socket.IO handshake by then. Default 10s.
+	ConnectTimeout time.Duration
+	// MaxConnections caps the Engine.IO sessions open at once; new ones
+	// beyond it get 503. Default 10,000.
+	MaxConnections int
+	// EventsPerSec and EventsBurst are every socket's budget of client
+	// events. Defaults 20 and 40; EventsPerSec < 0 disables the budget.
+	EventsPerSec float64
+	EventsBurst  int
 	// ClientIP returns the client address of a handshake request (see
 	// clientip). Default: the TCP peer's IP.
 	ClientIP func(r *http.Request) string
@@ -85,6 +101,12 @@ type Config struct {
 
 // DefaultMaxSocketsPerIdentity is MAX_SOCKETS_PER_IDENTITY's default.
 const DefaultMaxSocketsPerIdentity = 5
+
+// Defaults of CONNECT_TIMEOUT and MAX_CONNECTIONS.
+const (
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultMaxConnections = 10_000
+)
 
 func (c *Config) withDefaults() Config {
 	out := *c
@@ -112,6 +134,18 @@ func (c *Config) withDefaults() Config {
 	if out.OrderWait <= 0 {
 		out.OrderWait = 150 * time.Millisecond
 	}
+	if out.ConnectTimeout <= 0 {
+		out.ConnectTimeout = DefaultConnectTimeout
+	}
+	if out.MaxConnections <= 0 {
+		out.MaxConnections = DefaultMaxConnections
+	}
+	if out.EventsPerSec == 0 {
+		out.EventsPerSec = 20
+	}
+	if out.EventsBurst <= 0 {
+		out.EventsBurst = 40
+	}
 	return out
 }
 
@@ -124,6 +158,10 @@ type Gateway struct {
 	svc     *chat.Service
 	metrics *metrics.Metrics
 	hub     *hub
+	// origins decides which browser origins may connect.
+	origins origins.Policy
+	// sessions are the open Engine.IO sessions, for the per-IP limit.
+	sessions sessions
 	// typingActive counts typing indicators waiting to expire.
 	typingActive atomic.Int64
 	// resyncing is set while a gap check runs.
@@ -154,6 +192,8 @@ type session struct {
 	// stream is the membership of the handshake's conversation, buffering
 	// until the connection handler replays or releases it.
 	stream *stream
+	// budget is the socket's allowance of client events; nil: unlimited.
+	budget *rate.Limiter
 	// warnedDeprecated makes the client-send-user warning once per socket.
 	warnedDeprecated atomic.Bool
 
@@ -183,11 +223,12 @@ func New(cfg Config) *Gateway {
 		log:     cfg.Logger,
 		svc:     cfg.Service,
 		metrics: cfg.Metrics,
+		origins: cfg.Origins,
 		idle:    make(chan struct{}),
 	}
 	perIdentity := cfg.MaxSocketsPerIdentity
 	if cfg.Cluster != nil {
-		perIdentity = math.MaxInt // the cluster registry decides (registry.go)
+		perIdentity = math.MaxInt // the cluster registry decides (cluster.go)
 	}
 	g.hub = newHub(perIdentity, cfg.Metrics.SocketsConnected)
 	if cfg.Seqs != nil {
@@ -200,17 +241,26 @@ func New(cfg Config) *Gateway {
 	opts.SetPingTimeout(cfg.PingTimeout)
 	opts.SetMaxHttpBufferSize(cfg.MaxHTTPBufferSize)
 	opts.SetTransports(types.NewSet(socket.Polling, socket.WebSocket))
-	opts.SetAllowRequest(g.allowRequest)
-	if cors := corsOptions(cfg.CORSOrigins); cors != nil {
-		opts.SetCors(cors)
-	}
+	opts.SetConnectTimeout(cfg.ConnectTimeout)
+	opts.SetParser(textOnlyParser{parser.NewParser()})
+	// Origins are checked by guardEdge before the library sees a request;
+	// the library only answers the polling transport's CORS for those
+	// that passed. No cookies are used, so credentials are never allowed.
+	opts.SetCors(&types.Cors{Origin: func(string) bool { return true }})
 
 	g.io = socket.NewServer(nil, opts)
 	g.io.Use(g.authenticate)
 	_ = g.io.On("connection", func(args ...any) {
 		g.onConnection(args[0].(*socket.Socket))
 	})
-	g.handler = g.sameOriginUnchecked(releaseAfterHijack(g.io.ServeHandler(nil)))
+	g.handler = g.guardEdge(releaseAfterHijack(g.io.ServeHandler(nil)))
+	// After the Socket.IO server's own listener (ServeHandler made the
+	// engine), which builds the session's client.
+	_ = g.io.Engine().On("connection", func(args ...any) {
+		if conn, ok := args[0].(engine.Socket); ok {
+			g.engineSession(conn)
+		}
+	})
 	return g
 }
 

@@ -2,15 +2,10 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"net/http"
-	"net/url"
-	"slices"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
+	"golang.org/x/time/rate"
 
 	"github.com/chatgw/chatgw/internal/chat"
 	"github.com/chatgw/chatgw/internal/payload"
@@ -23,8 +18,11 @@ func (g *Gateway) authenticate(s *socket.Socket, next func(*socket.ExtendedError
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.EventTimeout)
 	defer cancel()
 
+	es := g.engineSession(s.Conn())
 	var sess *session
-	err := g.limitConnect(s)
+	// The IP's block and handshake limit come before any token is
+	// verified or database row read, so a flood costs little.
+	err := g.admitConnect(es)
 	if err == nil {
 		sess, err = g.identify(ctx, s.Handshake().Auth)
 	}
@@ -43,12 +41,31 @@ func (g *Gateway) authenticate(s *socket.Socket, next func(*socket.ExtendedError
 		default:
 			g.log.Info("handshake rejected", attrs...)
 		}
+		g.noteAuthFailure(es.ip, ce.Code, s.Handshake().Auth)
 		next(socket.NewExtendedError(ce.Message, data))
 		return
 	}
 	g.metrics.Handshakes.WithLabelValues("ok").Inc()
 	g.admit(s, sess)
 	next(nil)
+}
+
+// noteAuthFailure tells the anomaly guard of a failed authentication
+// (contract §6): SESSION_INVALID and TOKEN_INVALID count against the IP
+// (TOKEN_EXPIRED is an honest client's stale token), and a wrong session
+// token against the conversation it was tried on.
+func (g *Gateway) noteAuthFailure(ip string, code chat.Code, auth map[string]any) {
+	if code != chat.CodeSessionInvalid && code != chat.CodeTokenInvalid {
+		return
+	}
+	g.cfg.Guard.AuthFailed(ip)
+	if code == chat.CodeSessionInvalid {
+		if raw, ok := auth["conversationId"].(string); ok {
+			if id, err := payload.ParseUUID(raw); err == nil {
+				g.cfg.Guard.WrongSessionToken(id.String())
+			}
+		}
+	}
 }
 
 // admit registers an accepted socket and puts it in its conversation's
@@ -60,6 +77,9 @@ func (g *Gateway) authenticate(s *socket.Socket, next func(*socket.ExtendedError
 func (g *Gateway) admit(s *socket.Socket, sess *session) {
 	sess.id = s.Id()
 	sess.socket = s
+	if g.cfg.EventsPerSec > 0 {
+		sess.budget = rate.NewLimiter(rate.Limit(g.cfg.EventsPerSec), g.cfg.EventsBurst)
+	}
 	sess.log = g.socketLogger(s, sess)
 	s.SetData(sess)
 	evicted := g.hub.register(sess)
@@ -81,22 +101,6 @@ func (g *Gateway) admit(s *socket.Socket, sess *session) {
 		g.replace(old)
 	}
 	g.registerCluster(sess)
-}
-
-// limitConnect applies the per-client-IP handshake limit. It runs before
-// any token is verified or database row read, so a flood costs little.
-func (g *Gateway) limitConnect(s *socket.Socket) error {
-	if g.cfg.ConnectLimiter == nil {
-		return nil
-	}
-	ip := ""
-	if ctx := s.Request(); ctx != nil && ctx.Request() != nil {
-		ip = g.cfg.ClientIP(ctx.Request())
-	}
-	if ok, wait := g.cfg.ConnectLimiter.Allow(ip); !ok {
-		return &chat.Error{Code: chat.CodeRateLimited, Message: "too many connections from this address; retry later", RetryAfter: wait}
-	}
-	return nil
 }
 
 // authRequest is the handshake's auth object, decoded and checked for
@@ -191,56 +195,4 @@ func (g *Gateway) identify(ctx context.Context, auth map[string]any) (*session, 
 		sess.lastSeq = req.lastSeq
 	}
 	return sess, nil
-}
-
-// allowRequest refuses browser handshakes from origins that are not
-// allowed. Browsers do not apply CORS to WebSocket upgrades, so the Origin
-// header must be checked here; clients that send no Origin (native apps,
-// servers) are not browsers and pass.
-func (g *Gateway) allowRequest(ctx *types.HttpContext) error {
-	r := ctx.Request()
-	origin := r.Header.Get("Origin")
-	if origin == "" || slices.Contains(g.cfg.CORSOrigins, "*") || slices.Contains(g.cfg.CORSOrigins, origin) || g.sameOrigin(r) {
-		return nil
-	}
-	return errors.New("origin not allowed")
-}
-
-// sameOrigin reports whether a request comes from the gateway's own origin:
-// its Origin is PUBLIC_URL's origin or names the request's own host.
-func (g *Gateway) sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return false
-	}
-	if g.cfg.PublicOrigin != "" && strings.EqualFold(origin, g.cfg.PublicOrigin) {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
-}
-
-// sameOriginUnchecked lets same-origin requests (the gateway's own pages,
-// such as the widget frame) through the Engine.IO server's origin checks,
-// which know only the CORS_ORIGINS list, not the request's host: such a
-// request is passed on without its Origin, as a request no CORS applies to.
-func (g *Gateway) sameOriginUnchecked(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.sameOrigin(r) {
-			r = r.Clone(r.Context())
-			r.Header.Del("Origin")
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// corsOptions answers browsers' CORS checks on the polling transport.
-func corsOptions(origins []string) *types.Cors {
-	if len(origins) == 0 {
-		return nil
-	}
-	if slices.Contains(origins, "*") {
-		return &types.Cors{Origin: "*"}
-	}
-	return &types.Cors{Origin: origins, Credentials: true}
 }

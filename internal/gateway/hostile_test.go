@@ -98,6 +98,8 @@ func TestHostileFramesCloseOnlyTheirConnection(t *testing.T) {
 		"broken JSON":                  `42["client-send-message",{"content":`,
 		"unknown Engine.IO type":       "9hello",
 		"unknown Socket.IO type":       "49[]",
+		"binary event (attachments)":   `451-["client-send-message",{"_placeholder":true,"num":0}]`,
+		"binary ack (attachments)":     `461-0[{"_placeholder":true,"num":0}]`,
 		"event that is not an array":   `42{"content":"x"}`,
 		"JSON nested beyond the limit": `42["client-send-message",{"content":"x","extra":` + deep + `}]`,
 	}

@@ -4,12 +4,10 @@ import (
 	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatgw/chatgw/internal/apptest"
-	"github.com/chatgw/chatgw/internal/auth"
 )
 
 // webhookEnv makes sends enqueue webhook jobs (to a port nobody serves), so
@@ -95,8 +93,7 @@ func TestRacingRepliesOverHTTP(t *testing.T) {
 	srv := apptest.Start(t, webhookEnv)
 	anon := srv.CreateAnonymous(t)
 	visitor := srv.Connect(t, anon.Auth())
-	reply, err := auth.NewReplyTokens(srv.Config.ReplyTokenSecret, time.Hour).Issue(apptest.ParseUUID(t, anon.ConversationID), time.Now())
-	require.NoError(t, err)
+	reply := srv.ReplyToken(t, apptest.ParseUUID(t, anon.ConversationID))
 
 	start := make(chan struct{})
 	statuses := make([]int, 2)

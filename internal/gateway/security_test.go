@@ -46,8 +46,7 @@ func TestNoCredentialInLogs(t *testing.T) {
 	anon := srv.CreateAnonymous(t)
 	secrets["session token"] = anon.SessionToken
 	owned := srv.CreateOwned(t, alice)
-	reply, err := auth.NewReplyTokens(srv.Config.ReplyTokenSecret, time.Hour).Issue(apptest.ParseUUID(t, anon.ConversationID), time.Now())
-	require.NoError(t, err)
+	reply := srv.ReplyToken(t, apptest.ParseUUID(t, anon.ConversationID))
 	secrets["reply token"] = reply
 
 	// HTTP, accepted and refused.

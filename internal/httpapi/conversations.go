@@ -150,6 +150,33 @@ func pathID(r *http.Request) (uuid.UUID, error) {
 	return id, nil
 }
 
+// rotateSessionToken exchanges the conversation's session token
+// (X-Session-Token) for a new one; the old one keeps working for 60 s and
+// sockets already connected stay. Failures go through the one error path
+// (SESSION_INVALID 401), where wrong tokens are seen like any other.
+func (a *API) rotateSessionToken(w http.ResponseWriter, r *http.Request) error {
+	token := r.Header.Get("X-Session-Token")
+	if token == "" {
+		return &chat.Error{Code: chat.CodeUnauthorized, Message: "X-Session-Token is required"}
+	}
+	convID, err := pathID(r)
+	if err != nil {
+		// A malformed id names no conversation: the same answer as an
+		// unknown one, so the route tells nothing.
+		return chat.ErrSessionInvalid
+	}
+	newToken, err := a.cfg.Service.RotateSessionToken(r.Context(), convID, token)
+	if chat.ErrorCode(err) == chat.CodeSessionInvalid {
+		a.cfg.Guard.WrongSessionToken(convID.String())
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, map[string]string{"session_token": newToken})
+	return nil
+}
+
 // readerIdentity accepts a bearer token (user JWT or reply token) or the
 // conversation's anonymous session token in X-Session-Token.
 func (a *API) readerIdentity(r *http.Request, convID uuid.UUID) (chat.Identity, error) {
@@ -157,7 +184,11 @@ func (a *API) readerIdentity(r *http.Request, convID uuid.UUID) (chat.Identity, 
 		return a.bearerIdentity(r, a.cfg.ReplyTokens, a.cfg.Users)
 	}
 	if token := r.Header.Get("X-Session-Token"); token != "" {
-		return a.cfg.Service.AuthenticateSession(r.Context(), convID, token)
+		id, err := a.cfg.Service.AuthenticateSession(r.Context(), convID, token)
+		if chat.ErrorCode(err) == chat.CodeSessionInvalid {
+			a.cfg.Guard.WrongSessionToken(convID.String())
+		}
+		return id, err
 	}
 	return chat.Identity{}, chat.ErrUnauthorized
 }
@@ -176,7 +207,9 @@ func (a *API) bearerIdentity(r *http.Request, verifiers ...TokenVerifier) (chat.
 		if err == nil {
 			return id, nil
 		}
-		if firstErr == nil || chat.ErrorCode(err) == chat.CodeTokenExpired {
+		// TOKEN_EXPIRED says more than TOKEN_INVALID; a failure that is
+		// not the token's (a provider's keys not loaded yet) says most.
+		if firstErr == nil || chat.ErrorCode(err) == chat.CodeTokenExpired || chat.AsError(err) == nil {
 			firstErr = err
 		}
 	}

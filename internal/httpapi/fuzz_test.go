@@ -40,7 +40,10 @@ func newFuzzAPI(f *testing.F) fuzzAPI {
 	if err != nil {
 		f.Fatal(err)
 	}
-	replies := auth.NewReplyTokens(fuzzSecret, time.Hour)
+	replies, err := auth.NewReplyTokens(auth.ReplyTokensConfig{Secret: fuzzSecret, TTL: time.Hour})
+	if err != nil {
+		f.Fatal(err)
+	}
 	reply, err := replies.Issue(created.Conversation.ID, time.Now())
 	if err != nil {
 		f.Fatal(err)

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/guard"
 	"github.com/chatgw/chatgw/internal/metrics"
+	"github.com/chatgw/chatgw/internal/origins"
 )
 
 // TokenVerifier verifies a bearer token into an identity (auth.Verifier for
@@ -28,7 +30,8 @@ type Config struct {
 	Service     *chat.Service
 	Users       TokenVerifier
 	ReplyTokens TokenVerifier
-	// Ready reports whether the gateway can serve (database up, migrations applied).
+	// Ready reports whether the gateway can serve (database up, migrations
+	// applied, the identity provider's keys fetched once).
 	Ready    func(ctx context.Context) error
 	Metrics  http.Handler // the Prometheus handler for /metrics
 	Logger   *slog.Logger
@@ -38,6 +41,12 @@ type Config struct {
 	ConversationLimiter chat.Limiter
 	// ClientIP returns the client's address for rate limiting.
 	ClientIP func(r *http.Request) string
+	// Origins are the browser origins that get CORS answers on /v1
+	// (CORS_ORIGINS); the zero Policy gives none to other origins.
+	Origins origins.Policy
+	// Guard counts failed authentications per IP and wrong session tokens
+	// per conversation, and blocks IPs; nil: nothing is counted.
+	Guard *guard.Guard
 }
 
 // API serves the HTTP routes.
@@ -66,7 +75,12 @@ func New(cfg Config) *API {
 	a.route("POST /v1/conversations", "create_conversation", a.createConversation)
 	a.route("GET /v1/conversations/{id}/messages", "list_messages", a.listMessages)
 	a.route("POST /v1/conversations/{id}/messages", "post_message", a.postMessage)
+	a.route("POST /v1/conversations/{id}/session-token", "rotate_session_token", a.rotateSessionToken)
+	a.mux.HandleFunc("OPTIONS /v1/", a.preflight)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if isV1(r.URL.Path) {
+			a.cors(w, r)
+		}
 		a.writeError(w, r, &chat.Error{Code: chat.CodeNotFound, Message: "no such route"})
 	})
 	return a
@@ -82,7 +96,12 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (a *API) route(pattern, name string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		if err := h(rec, r); err != nil {
+		serve := h
+		if isV1(r.URL.Path) {
+			a.cors(rec, r)
+			serve = a.unlessBlocked(h)
+		}
+		if err := serve(rec, r); err != nil {
 			a.writeError(rec, r, err)
 		}
 		a.cfg.Counters.HTTPRequests.WithLabelValues(name, strconv.Itoa(rec.status)).Inc()
@@ -116,6 +135,17 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// unlessBlocked answers 429 with Retry-After, before any work, to an IP the
+// anomaly guard has blocked.
+func (a *API) unlessBlocked(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if blocked, wait := a.cfg.Guard.Blocked(a.cfg.ClientIP(r)); blocked {
+			return &chat.Error{Code: chat.CodeRateLimited, Message: "too many failed authentications from this address; retry later", RetryAfter: wait}
+		}
+		return h(w, r)
+	}
+}
+
 // statusOf maps a contract code to its HTTP status.
 func statusOf(code chat.Code) int {
 	switch code {
@@ -147,8 +177,12 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		a.log.Info("request rejected", "method", r.Method, "path", r.URL.Path, "code", ce.Code)
 	}
 	if ce.Code == chat.CodeRateLimited {
-		secs := int((ce.RetryAfter + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		w.Header().Set("Retry-After", retryAfterSeconds(ce.RetryAfter))
+	}
+	// A 401 other than TOKEN_EXPIRED (an honest client's stale token) is
+	// a failed authentication for the anomaly guard (contract §6).
+	if status == http.StatusUnauthorized && ce.Code != chat.CodeTokenExpired {
+		a.cfg.Guard.AuthFailed(a.cfg.ClientIP(r))
 	}
 	body := map[string]any{"code": ce.Code, "message": ce.Message}
 	if len(ce.Fields) > 0 {

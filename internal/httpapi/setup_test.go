@@ -41,6 +41,8 @@ type env struct {
 type options struct {
 	service chat.ServiceConfig
 	api     func(*httpapi.Config)
+	// server, when set, serves through httpapi.NewServer with these limits.
+	server *httpapi.ServerConfig
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -50,13 +52,18 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		f(&o)
 	}
 	store := chattest.NewStore()
+	if o.service.Sessions == nil {
+		o.service.Sessions = store
+	}
 	svc := chat.NewService(o.service, store, nil)
+	replies, err := auth.NewReplyTokens(auth.ReplyTokensConfig{Secret: []byte("reply-" + jwtSecret), TTL: time.Hour})
+	require.NoError(t, err)
 	users, err := auth.NewVerifier(auth.VerifierConfig{Secret: []byte(jwtSecret), TecnicoRoles: []string{"tecnico"}})
 	require.NoError(t, err)
 	e := &env{
 		Store:    store,
 		Service:  svc,
-		Replies:  auth.NewReplyTokens([]byte("reply-"+jwtSecret), time.Hour),
+		Replies:  replies,
 		Counters: metrics.New(prometheus.NewRegistry()),
 		Logs:     &logBuffer{},
 	}
@@ -72,7 +79,11 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	if o.api != nil {
 		o.api(&cfg)
 	}
-	srv := httptest.NewServer(httpapi.New(cfg))
+	srv := httptest.NewUnstartedServer(httpapi.New(cfg))
+	if o.server != nil {
+		srv.Config = httpapi.NewServer(srv.Config.Handler, *o.server)
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e.URL = srv.URL
 	return e

@@ -20,6 +20,10 @@ type Metrics struct {
 	WebhookQueueDepth prometheus.Gauge
 	WebhookLoads      *prometheus.CounterVec // source
 	HTTPRequests      *prometheus.CounterVec // route, code
+	// ConnectionsRefused counts Engine.IO sessions refused before they
+	// open (reason: max_connections, origin).
+	ConnectionsRefused *prometheus.CounterVec
+	Anomalies          *prometheus.CounterVec // kind (guard)
 }
 
 // New creates the metrics and registers them on reg.
@@ -70,8 +74,17 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "chatgw_http_requests_total",
 			Help: "HTTP API requests by route and status code.",
 		}, []string{"route", "code"}),
+		ConnectionsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatgw_connections_refused_total",
+			Help: "Connections (Engine.IO sessions) refused before opening, by reason.",
+		}, []string{"reason"}),
+		Anomalies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatgw_anomalies_total",
+			Help: "Anomalies noticed (auth_failures blocks an IP; session_guessing, send_flood), by kind.",
+		}, []string{"kind"}),
 	}
 	reg.MustRegister(m.SocketsConnected, m.Handshakes, m.Messages, m.Events, m.RateLimited,
-		m.DeprecatedEvents, m.WebhookDeliveries, m.WebhookDuration, m.WebhookQueueDepth, m.WebhookLoads, m.HTTPRequests)
+		m.DeprecatedEvents, m.WebhookDeliveries, m.WebhookDuration, m.WebhookQueueDepth, m.WebhookLoads, m.HTTPRequests,
+		m.ConnectionsRefused, m.Anomalies)
 	return m
 }

@@ -20,22 +20,28 @@ import (
 	"github.com/chatgw/chatgw/internal/postgres/pgtest"
 )
 
-// newBatchStore is a Store with group commit on and deliveries to River.
-func newBatchStore(t *testing.T, bc postgres.BatchConfig) (*postgres.Store, *pgxpool.Pool) {
+// newGroupCommitter is a started GroupCommitter with deliveries to River,
+// stopped when t ends.
+func newGroupCommitter(t *testing.T, gc postgres.GroupCommitConfig) (*postgres.GroupCommitter, *pgxpool.Pool) {
 	t.Helper()
 	pool := pgtest.NewPool(t)
-	s := postgres.NewStore(pool, postgres.StoreConfig{
-		Deliveries:   riverClient(t, pool),
+	g := startGroupCommitter(t, postgres.NewStore(pool, postgres.StoreConfig{
+		Deliveries:   riverClient(t),
 		DeliveryArgs: deliveryArgs,
-		Batch:        &bc,
-	})
+	}), gc)
+	return g, pool
+}
+
+func startGroupCommitter(t *testing.T, s *postgres.Store, gc postgres.GroupCommitConfig) *postgres.GroupCommitter {
+	t.Helper()
+	g := postgres.NewGroupCommitter(s, gc)
+	require.NoError(t, g.Start(context.Background()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		require.NoError(t, s.Close(ctx))
+		require.NoError(t, g.Stop(ctx))
 	})
-	require.True(t, s.Batching())
-	return s, pool
+	return g
 }
 
 func deliverMsg(conv uuid.UUID, content string, clientID *string) chat.NewMessage {
@@ -46,7 +52,7 @@ func deliverMsg(conv uuid.UUID, content string, clientID *string) chat.NewMessag
 
 // requireGapless checks that conv holds exactly seqs 1..n, with createdAt
 // following seq, and that last_seq is n.
-func requireGapless(t *testing.T, s *postgres.Store, pool *pgxpool.Pool, conv uuid.UUID, n int) {
+func requireGapless(t *testing.T, s chat.Store, pool *pgxpool.Pool, conv uuid.UUID, n int) {
 	t.Helper()
 	msgs, err := s.MessagesAfter(context.Background(), conv, 0, 1000)
 	require.NoError(t, err)
@@ -93,7 +99,7 @@ func requireJobsMatch(t *testing.T, pool *pgxpool.Pool) {
 func TestBatchSeqGaplessUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, pool := newBatchStore(t, postgres.BatchConfig{MaxBatch: 16, MaxWait: time.Millisecond})
+	s, pool := newGroupCommitter(t, postgres.GroupCommitConfig{MaxBatch: 16, MaxWait: time.Millisecond})
 	const convs, perConv = 5, 40
 	ids := make([]uuid.UUID, convs)
 	for i := range ids {
@@ -126,7 +132,7 @@ func TestBatchSeqGaplessUnderConcurrency(t *testing.T) {
 		requireGapless(t, s, pool, id, perConv)
 	}
 	requireJobsMatch(t, pool)
-	st := s.BatchStats()
+	st := s.Stats()
 	require.Equal(t, uint64(convs*perConv), st.Messages)
 	require.Less(t, st.Batches, st.Messages, "sends shared transactions")
 	require.Zero(t, st.Fallbacks)
@@ -135,7 +141,7 @@ func TestBatchSeqGaplessUnderConcurrency(t *testing.T) {
 func TestBatchIdempotencyWithinBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, pool := newBatchStore(t, postgres.BatchConfig{})
+	s, pool := newGroupCommitter(t, postgres.GroupCommitConfig{})
 	c := newConversation(t, s)
 
 	res := s.AppendBatch(ctx, []chat.NewMessage{
@@ -184,7 +190,7 @@ func TestBatchIdempotencyWithinBatch(t *testing.T) {
 func TestBatchIdempotencyAcrossBatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, pool := newBatchStore(t, postgres.BatchConfig{})
+	s, pool := newGroupCommitter(t, postgres.GroupCommitConfig{})
 	c := newConversation(t, s)
 
 	first := s.AppendBatch(ctx, []chat.NewMessage{deliverMsg(c.ID, "one", ptr("a")), deliverMsg(c.ID, "two", ptr("b"))})
@@ -218,7 +224,7 @@ func TestBatchIdempotencyAcrossBatches(t *testing.T) {
 func TestBatchBadMessageFailsAlone(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, pool := newBatchStore(t, postgres.BatchConfig{})
+	s, pool := newGroupCommitter(t, postgres.GroupCommitConfig{})
 	a := newConversation(t, s)
 	b := newConversation(t, s)
 
@@ -234,7 +240,7 @@ func TestBatchBadMessageFailsAlone(t *testing.T) {
 	require.NoError(t, res[2].Err)
 	require.NoError(t, res[3].Err)
 	require.Equal(t, int64(2), res[3].Msg.Seq)
-	require.Zero(t, s.BatchStats().Fallbacks)
+	require.Zero(t, s.Stats().Fallbacks)
 
 	// Content the database refuses (NUL is not valid in a text value) makes
 	// the whole INSERT fail: the batch runs again with one savepoint per
@@ -256,7 +262,7 @@ func TestBatchBadMessageFailsAlone(t *testing.T) {
 	require.NoError(t, res[4].Err)
 	require.False(t, res[4].Created)
 	require.Equal(t, res[3].Msg.ID, res[4].Msg.ID)
-	require.Equal(t, uint64(1), s.BatchStats().Fallbacks)
+	require.Equal(t, uint64(1), s.Stats().Fallbacks)
 
 	requireGapless(t, s, pool, a.ID, 3)
 	requireGapless(t, s, pool, b.ID, 2)
@@ -267,8 +273,7 @@ func TestBatchFailingJobInsertFailsTheBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	s := postgres.NewStore(pool, postgres.StoreConfig{Deliveries: failingInserter{}, DeliveryArgs: deliveryArgs, Batch: &postgres.BatchConfig{}})
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	s := postgres.NewGroupCommitter(postgres.NewStore(pool, postgres.StoreConfig{Deliveries: failingInserter{}, DeliveryArgs: deliveryArgs}), postgres.GroupCommitConfig{})
 	c := newConversation(t, s)
 	bot := newMsg(c.ID, "bot", nil)
 	bot.Sender = chat.SenderBot // no delivery job
@@ -287,7 +292,7 @@ func TestBatchFailingJobInsertFailsTheBatch(t *testing.T) {
 func TestBatchCancelledWhileQueued(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, pool := newBatchStore(t, postgres.BatchConfig{Committers: 1})
+	s, pool := newGroupCommitter(t, postgres.GroupCommitConfig{Committers: 1})
 	x := newConversation(t, s)
 	y := newConversation(t, s)
 
@@ -332,33 +337,113 @@ func TestBatchCancelledWhileQueued(t *testing.T) {
 	requireJobsMatch(t, pool)
 }
 
-func TestBatchCloseDrainsAndFallsBack(t *testing.T) {
+func TestGroupCommitStop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	s := postgres.NewStore(pool, postgres.StoreConfig{Batch: &postgres.BatchConfig{MaxWait: 5 * time.Millisecond}})
-	c := newConversation(t, s)
+	g := postgres.NewGroupCommitter(postgres.NewStore(pool, postgres.StoreConfig{}), postgres.GroupCommitConfig{MaxWait: 5 * time.Millisecond})
+	require.NoError(t, g.Start(ctx))
+	require.Error(t, g.Start(ctx), "a second Start fails")
+	c := newConversation(t, g)
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Go(func() {
-			_, _, err := s.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint(i), nil))
+			_, _, err := g.AppendMessage(ctx, newMsg(c.ID, fmt.Sprint(i), nil))
 			require.NoError(t, err)
 		})
 	}
 	wg.Wait()
-	require.NoError(t, s.Close(ctx))
-	require.NoError(t, s.Close(ctx), "Close is idempotent")
-	_, created, err := s.AppendMessage(ctx, newMsg(c.ID, "after close", nil))
+	require.Equal(t, uint64(50), g.Stats().Messages)
+	require.NoError(t, g.Stop(ctx))
+	require.NoError(t, g.Stop(ctx), "Stop is idempotent")
+	require.Error(t, g.Start(ctx), "no Start after Stop")
+
+	// After Stop a send is a transaction of its own.
+	_, created, err := g.AppendMessage(ctx, newMsg(c.ID, "after stop", nil))
 	require.NoError(t, err)
 	require.True(t, created)
-	requireGapless(t, s, pool, c.ID, 51)
+	require.Equal(t, uint64(50), g.Stats().Messages, "not through the committers")
+	requireGapless(t, g, pool, c.ID, 51)
+
+	// Stop before Start is fine too, and Start after it is refused.
+	never := postgres.NewGroupCommitter(postgres.NewStore(pool, postgres.StoreConfig{}), postgres.GroupCommitConfig{})
+	require.NoError(t, never.Stop(ctx))
+	require.Error(t, never.Start(ctx))
 }
 
-func TestBatchOff(t *testing.T) {
+// Stop commits the sends still queued, and answers their senders, before
+// it returns; one that runs out of time says so, and a later Stop waits
+// again.
+func TestGroupCommitStopCommitsWhatIsQueued(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	require.False(t, postgres.NewStore(pool, postgres.StoreConfig{}).Batching())
-	require.False(t, postgres.NewStore(pool, postgres.StoreConfig{Batch: &postgres.BatchConfig{MaxBatch: 1}}).Batching())
+	g := postgres.NewGroupCommitter(postgres.NewStore(pool, postgres.StoreConfig{}), postgres.GroupCommitConfig{Committers: 1})
+	require.NoError(t, g.Start(ctx))
+	x := newConversation(t, g)
+	y := newConversation(t, g)
+
+	// Hold x's row lock so the only committer is stuck on a batch.
+	hold, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = hold.Rollback(context.Background()) }) // before the pool closes
+	_, err = hold.Exec(ctx, "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", x.ID)
+	require.NoError(t, err)
+	const queued = 10
+	sent := make(chan error, queued+1)
+	send := func(conv uuid.UUID, content string) {
+		_, created, err := g.AppendMessage(ctx, newMsg(conv, content, nil))
+		if err == nil && !created {
+			err = errors.New("not created")
+		}
+		sent <- err
+	}
+	go send(x.ID, "stuck")
+	require.Eventually(t, func() bool {
+		return count(t, pool, "SELECT count(*) FROM pg_locks WHERE NOT granted") > 0
+	}, 5*time.Second, 10*time.Millisecond)
+	for i := range queued {
+		go send(y.ID, fmt.Sprint("queued ", i))
+	}
+	require.Eventually(t, func() bool { return g.Queued() == queued }, 5*time.Second, time.Millisecond)
+
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, g.Stop(short), context.DeadlineExceeded, "the committer is still stuck")
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- g.Stop(ctx) }()
+	require.NoError(t, hold.Rollback(ctx))
+	require.NoError(t, <-stopped)
+	for range queued + 1 {
+		select {
+		case err := <-sent:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a queued send was never answered")
+		}
+	}
+	require.Equal(t, uint64(queued+1), g.Stats().Messages, "all went through the committer")
+	requireGapless(t, g, pool, y.ID, queued)
+	requireGapless(t, g, pool, x.ID, 1)
+}
+
+func TestGroupCommitOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+
+	// MaxBatch 1: one transaction per send, nothing runs.
+	g := startGroupCommitter(t, postgres.NewStore(pool, postgres.StoreConfig{}), postgres.GroupCommitConfig{MaxBatch: 1})
+	c := newConversation(t, g)
+	_, created, err := g.AppendMessage(ctx, newMsg(c.ID, "alone", nil))
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Zero(t, g.Stats().Messages)
+
+	// A store on a transaction cannot batch: each batch is a transaction.
+	onTx := postgres.NewGroupCommitter(postgres.NewStore(pgtest.NewTx(t), postgres.StoreConfig{}), postgres.GroupCommitConfig{})
+	require.ErrorContains(t, onTx.Start(ctx), "transaction")
 }
 
 // The message a send returns is exactly what a later read returns: the
@@ -368,16 +453,22 @@ func TestSentMessageIsTheStoredOne(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	single, _ := newStore(t, postgres.StoreConfig{})
-	batched, _ := newBatchStore(t, postgres.BatchConfig{MaxBatch: 16, MaxWait: time.Millisecond})
-	for name, s := range map[string]*postgres.Store{"one per transaction": single, "group commit": batched} {
+	batched, batchedPool := newGroupCommitter(t, postgres.GroupCommitConfig{MaxBatch: 16, MaxWait: time.Millisecond})
+	for name, st := range map[string]struct {
+		send chat.Store
+		read *postgres.Store
+	}{
+		"one per transaction": {single, single},
+		"group commit":        {batched, postgres.NewStore(batchedPool, postgres.StoreConfig{})},
+	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			in := deliverMsg(newConversation(t, s).ID, "hola <b>&</b> ✓", ptr("c-1"))
+			in := deliverMsg(newConversation(t, st.send).ID, "hola <b>&</b> ✓", ptr("c-1"))
 			in.SenderID = ptr("user-1")
-			sent, created, err := s.AppendMessage(ctx, in)
+			sent, created, err := st.send.AppendMessage(ctx, in)
 			require.NoError(t, err)
 			require.True(t, created)
-			stored, err := s.Message(ctx, sent.ID)
+			stored, err := st.read.Message(ctx, sent.ID)
 			require.NoError(t, err)
 			require.True(t, sent.CreatedAt.Equal(stored.CreatedAt), "%v vs %v", sent.CreatedAt, stored.CreatedAt)
 			sent.CreatedAt, stored.CreatedAt = time.Time{}, time.Time{}

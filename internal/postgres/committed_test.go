@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -51,21 +50,14 @@ func TestCommittedIsToldBeforeTheSenderIsAnswered(t *testing.T) {
 			ctx := context.Background()
 			log := &committedLog{msgs: map[uuid.UUID]int{}}
 			pool := pgtest.NewPool(t)
-			cfg := postgres.StoreConfig{
-				Deliveries:   riverClient(t, pool),
+			var s chat.Store = postgres.NewStore(pool, postgres.StoreConfig{
+				Deliveries:   riverClient(t),
 				DeliveryArgs: deliveryArgs,
 				Committed:    log.add,
-			}
-			if batching {
-				cfg.Batch = &postgres.BatchConfig{}
-			}
-			s := postgres.NewStore(pool, cfg)
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				require.NoError(t, s.Close(ctx))
 			})
-			require.Equal(t, batching, s.Batching())
+			if batching {
+				s = startGroupCommitter(t, s.(*postgres.Store), postgres.GroupCommitConfig{})
+			}
 			c := newConversation(t, s)
 
 			const senders = 20

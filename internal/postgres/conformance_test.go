@@ -1,10 +1,7 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/chatgw/chatgw/internal/chat/chattest"
 	"github.com/chatgw/chatgw/internal/postgres"
@@ -21,9 +18,7 @@ func TestStoreConformance(t *testing.T) {
 	})
 	t.Run("group commit", func(t *testing.T) {
 		t.Parallel()
-		s, _ := newStore(t, postgres.StoreConfig{Batch: &postgres.BatchConfig{}})
-		t.Cleanup(func() { require.NoError(t, s.Close(context.Background())) })
-		require.True(t, s.Batching())
-		chattest.TestStore(t, s)
+		s, _ := newStore(t, postgres.StoreConfig{})
+		chattest.TestStore(t, startGroupCommitter(t, s, postgres.GroupCommitConfig{}))
 	})
 }

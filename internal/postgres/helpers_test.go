@@ -2,9 +2,12 @@ package postgres_test
 
 import (
 	"net/url"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/chatgw/chatgw/internal/postgres/pgtest"
 )
 
 func replaceDB(t *testing.T, raw, name string) string {
@@ -14,3 +17,6 @@ func replaceDB(t *testing.T, raw, name string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// TestMain drops the database pgtest.NewTx shares.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chatgw/chatgw/internal/postgres/dbsqlc"
+	"github.com/chatgw/chatgw/internal/postgres/internal/dbsqlc"
 	"github.com/chatgw/chatgw/internal/postgres/pgtest"
 )
 

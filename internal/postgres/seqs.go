@@ -10,7 +10,7 @@ import (
 // (those that do not exist are left out). The gateway's order cursors start
 // from it and check it for gaps the cluster bus left.
 func (s *Store) LastSeqs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]int64, error) {
-	rows, err := s.pool.Query(ctx, "SELECT id, last_seq FROM conversations WHERE id = ANY($1)", ids)
+	rows, err := s.exec.Query(ctx, "SELECT id, last_seq FROM conversations WHERE id = ANY($1)", ids)
 	if err != nil {
 		return nil, mapErr("last seqs", err)
 	}

@@ -1,22 +1,18 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatgw/chatgw/internal/chat"
-	"github.com/chatgw/chatgw/internal/postgres/dbsqlc"
+	"github.com/chatgw/chatgw/internal/postgres/internal/dbsqlc"
 )
 
 // JobInserter inserts River jobs inside a caller's transaction.
@@ -33,18 +29,14 @@ type StoreConfig struct {
 	// DeliveryArgs builds the delivery job of a new message; nil means no
 	// deliveries. A nil result skips the delivery of that message.
 	DeliveryArgs func(msg chat.Message, socketID string) river.JobArgs
-	// Batch turns on group commit of AppendMessage (see BatchConfig); nil,
-	// or a MaxBatch of 1, means one transaction per send. With it, call
-	// Close when done.
-	Batch *BatchConfig
 	// Committed, if set, is given every message AppendMessage created with
 	// a delivery (NewMessage.Deliver, with Deliveries and DeliveryArgs
 	// set), by the goroutine that committed it, right after COMMIT and
 	// before any sender is answered. That is before River, woken by the
 	// commit's notification, is likely to start the message's delivery,
 	// which a hand-off told later (after the sender's goroutine woke up)
-	// often missed. Messages created through AppendMessageTx are the
-	// caller's to report once its transaction commits.
+	// often missed. A Store on a caller's transaction never calls it: the
+	// commit, and so the report, is the caller's.
 	Committed func(chat.Message)
 	// SendLimit is the per-conversation message limit
 	// (RATE_LIMIT_MESSAGES_*), applied to NewMessage.Limited messages by
@@ -81,68 +73,37 @@ func errRateLimited(waitSecs float64) error {
 
 // Store implements chat.Store on PostgreSQL.
 type Store struct {
-	pool *pgxpool.Pool
+	exec Executor
 	q    *dbsqlc.Queries
 	cfg  StoreConfig
-	// batch is the group committer; nil when batching is off.
-	batch *batcher
+	// inTx: exec is a caller's transaction, which commits when the caller
+	// says so; AppendMessage then works under a savepoint.
+	inTx bool
 }
 
 var _ chat.Store = (*Store)(nil)
 
-// NewStore returns a Store on pool. With cfg.Batch it starts the group
-// committer's goroutines: stop them with Close.
-func NewStore(pool *pgxpool.Pool, cfg StoreConfig) *Store {
-	s := &Store{pool: pool, q: dbsqlc.New(pool), cfg: cfg}
-	if cfg.Batch != nil {
-		if bc := cfg.Batch.withDefaults(); bc.MaxBatch > 1 {
-			s.batch = newBatcher(s, bc)
-		}
-	}
-	return s
+// NewStore returns a Store that runs on exec: a pool (each AppendMessage is
+// a transaction of its own), or a pgx.Tx (everything happens inside it and
+// exists only if it commits; a failed AppendMessage leaves it usable).
+func NewStore(exec Executor, cfg StoreConfig) *Store {
+	_, inTx := exec.(pgx.Tx)
+	return &Store{exec: exec, q: dbsqlc.New(exec), cfg: cfg, inTx: inTx}
 }
 
-// Close stops the group committer: it refuses new batches (later sends run
-// one transaction each), commits what is queued and waits for the
-// committers, or ctx. It does not close the pool.
-func (s *Store) Close(ctx context.Context) error {
-	if s.batch == nil {
-		return nil
-	}
-	return s.batch.stop(ctx)
+// onTx is s inside tx.
+func (s *Store) onTx(tx pgx.Tx) *Store {
+	return &Store{exec: tx, q: s.q.WithTx(tx), cfg: s.cfg, inTx: true}
 }
-
-// Batching reports whether group commit is on.
-func (s *Store) Batching() bool { return s.batch != nil }
-
-// BatchStats returns the group committer's counters (zero when it is off).
-func (s *Store) BatchStats() BatchStats {
-	if s.batch == nil {
-		return BatchStats{}
-	}
-	return s.batch.stats()
-}
-
-// Pool returns the store's pool (for callers that open their own
-// transactions and use the ...Tx methods).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // CreateConversation stores c and returns it as stored (CreatedAt set).
 func (s *Store) CreateConversation(ctx context.Context, c chat.Conversation) (chat.Conversation, error) {
-	return s.createConversation(ctx, s.q, c)
-}
-
-// CreateConversationTx is CreateConversation inside tx.
-func (s *Store) CreateConversationTx(ctx context.Context, tx pgx.Tx, c chat.Conversation) (chat.Conversation, error) {
-	return s.createConversation(ctx, s.q.WithTx(tx), c)
-}
-
-func (s *Store) createConversation(ctx context.Context, q *dbsqlc.Queries, c chat.Conversation) (chat.Conversation, error) {
-	row, err := q.CreateConversation(ctx, dbsqlc.CreateConversationParams{
-		ID:               c.ID,
-		OwnerID:          nullString(c.OwnerID),
-		SessionTokenHash: c.SessionTokenHash,
-		Metadata:         nullJSON(c.Metadata),
+	row, err := s.q.CreateConversation(ctx, dbsqlc.CreateConversationParams{
+		ID:                c.ID,
+		OwnerID:           nullString(c.OwnerID),
+		SessionTokenHash:  c.SessionTokenHash,
+		Metadata:          nullJSON(c.Metadata),
+		SessionLastUsedAt: nullTime(c.SessionLastUsedAt),
 	})
 	if err != nil {
 		return chat.Conversation{}, mapErr("create conversation", err)
@@ -182,11 +143,7 @@ func (s *Store) MessagesAfter(ctx context.Context, conversationID uuid.UUID, aft
 	if err != nil {
 		return nil, mapErr("list messages", err)
 	}
-	out := make([]chat.Message, len(rows))
-	for i, r := range rows {
-		out[i] = toMessage(r)
-	}
-	return out, nil
+	return toMessages(rows), nil
 }
 
 // errDuplicate says the INSERT met a message with the same clientMessageId
@@ -195,47 +152,40 @@ var errDuplicate = errors.New("duplicate client message id")
 
 // AppendMessage stores m with the conversation's next seq, and its webhook
 // delivery job when m.Deliver and deliveries are configured, in one
-// transaction; it returns after the commit. A repeated ClientMessageID
-// returns the first message with created=false and writes nothing (no seq
-// is consumed). A missing conversation gives chat.ErrNotFound.
-//
-// With group commit on, concurrent calls share a transaction (see
-// BatchConfig); the guarantees are the same.
+// transaction (on a pool) or one savepoint (on a caller's transaction); it
+// returns after the commit (or the savepoint's release). A repeated
+// ClientMessageID returns the first message with created=false and writes
+// nothing (no seq is consumed). A missing conversation gives
+// chat.ErrNotFound.
 func (s *Store) AppendMessage(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
-	if s.batch != nil {
-		if res, ok := s.batch.append(ctx, m); ok {
-			return res.msg, res.created, res.err
-		}
-	}
-	return s.appendMessage(ctx, m)
-}
-
-// appendMessage is AppendMessage in a transaction of its own.
-func (s *Store) appendMessage(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
-	if msg, ok, err := s.byClientID(ctx, s.q, m); err != nil || ok {
+	if msg, ok, err := s.byClientID(ctx, m); err != nil || ok {
 		return msg, false, err
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.exec.Begin(ctx) // BEGIN, or SAVEPOINT in a caller's transaction
 	if err != nil {
 		return chat.Message{}, false, mapErr("append message: begin", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }() // no-op after Commit
 
 	msg, err := s.appendTx(ctx, tx, m)
-	if errors.Is(err, errDuplicate) {
-		// Roll back so the seq taken is given back, then return the winner.
-		if err := tx.Rollback(ctx); err != nil {
-			return chat.Message{}, false, mapErr("append message: rollback", err)
-		}
-		return s.existing(ctx, s.q, m)
-	}
 	if err != nil {
-		return chat.Message{}, false, err
+		// Roll back now: the seq taken is given back, and a caller's
+		// transaction is usable again.
+		rbErr := tx.Rollback(ctx)
+		if !errors.Is(err, errDuplicate) {
+			return chat.Message{}, false, err
+		}
+		if rbErr != nil {
+			return chat.Message{}, false, mapErr("append message: rollback", rbErr)
+		}
+		return s.existing(ctx, m)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := tx.Commit(ctx); err != nil { // COMMIT, or RELEASE SAVEPOINT
 		return chat.Message{}, false, mapErr("append message: commit", err)
 	}
-	s.committed(m, msg)
+	if !s.inTx {
+		s.committed(m, msg)
+	}
 	return msg, true, nil
 }
 
@@ -245,35 +195,6 @@ func (s *Store) committed(m chat.NewMessage, msg chat.Message) {
 	if s.cfg.Committed != nil && s.delivers(m) {
 		s.cfg.Committed(msg)
 	}
-}
-
-// AppendMessageTx is AppendMessage inside the caller's transaction (e.g. a
-// group commit of several sends): the message and its job exist only if tx
-// commits. It works under a savepoint, so a duplicate or a failure leaves tx
-// usable and consumes no seq.
-func (s *Store) AppendMessageTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (chat.Message, bool, error) {
-	q := s.q.WithTx(tx)
-	if msg, ok, err := s.byClientID(ctx, q, m); err != nil || ok {
-		return msg, false, err
-	}
-	sp, err := tx.Begin(ctx) // SAVEPOINT
-	if err != nil {
-		return chat.Message{}, false, mapErr("append message: savepoint", err)
-	}
-	msg, err := s.appendTx(ctx, sp, m)
-	if err != nil {
-		if rbErr := sp.Rollback(ctx); rbErr != nil {
-			return chat.Message{}, false, mapErr("append message: rollback to savepoint", rbErr)
-		}
-		if errors.Is(err, errDuplicate) {
-			return s.existing(ctx, q, m)
-		}
-		return chat.Message{}, false, err
-	}
-	if err := sp.Commit(ctx); err != nil { // RELEASE SAVEPOINT
-		return chat.Message{}, false, mapErr("append message: release savepoint", err)
-	}
-	return msg, true, nil
 }
 
 // appendTx is the per-message work: take the next seq (the conversation's
@@ -304,7 +225,7 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (cha
 		Content:         m.Content,
 		ClientMessageID: m.ClientMessageID,
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) { // ON CONFLICT DO NOTHING returned nothing
 		return chat.Message{}, errDuplicate
 	}
 	if err != nil {
@@ -319,16 +240,17 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (cha
 	return msg, nil
 }
 
-// byClientID is the fast path of a repeated clientMessageId.
-func (s *Store) byClientID(ctx context.Context, q *dbsqlc.Queries, m chat.NewMessage) (chat.Message, bool, error) {
+// byClientID is the fast path of a repeated clientMessageId: ok is false
+// when m has none or it is not stored yet.
+func (s *Store) byClientID(ctx context.Context, m chat.NewMessage) (msg chat.Message, ok bool, err error) {
 	if m.ClientMessageID == nil {
 		return chat.Message{}, false, nil
 	}
-	row, err := q.GetMessageByClientID(ctx, dbsqlc.GetMessageByClientIDParams{
+	row, err := s.q.GetMessageByClientID(ctx, dbsqlc.GetMessageByClientIDParams{
 		ConversationID:  m.ConversationID,
 		ClientMessageID: m.ClientMessageID,
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) { // not stored: no error, the send goes on
 		return chat.Message{}, false, nil
 	}
 	if err != nil {
@@ -338,74 +260,23 @@ func (s *Store) byClientID(ctx context.Context, q *dbsqlc.Queries, m chat.NewMes
 }
 
 // existing returns the message that won a clientMessageId race.
-func (s *Store) existing(ctx context.Context, q *dbsqlc.Queries, m chat.NewMessage) (chat.Message, bool, error) {
-	msg, ok, err := s.byClientID(ctx, q, m)
+func (s *Store) existing(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
+	msg, ok, err := s.byClientID(ctx, m)
 	if err == nil && !ok {
 		err = fmt.Errorf("append message: message with client message id vanished after conflict")
 	}
 	return msg, false, err
 }
 
-// mapErr is the one place where database errors become the domain's:
-// context errors pass through, no row and a foreign-key violation (the
-// conversation was deleted meanwhile) are chat.ErrNotFound, anything else is
-// wrapped with op.
-func mapErr(op string, err error) error {
-	var pgErr *pgconn.PgError
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("%s: %w", op, chat.ErrNotFound)
-	case errors.As(err, &pgErr) && pgErr.Code == "23503": // foreign_key_violation
-		return fmt.Errorf("%s: %w", op, chat.ErrNotFound)
-	default:
-		return fmt.Errorf("%s: %w", op, err)
-	}
-}
-
-func toConversation(r dbsqlc.Conversation) chat.Conversation {
-	c := chat.Conversation{
-		ID:               r.ID,
-		SessionTokenHash: r.SessionTokenHash,
-		CreatedAt:        r.CreatedAt,
-	}
-	if r.OwnerID != nil {
-		c.OwnerID = *r.OwnerID
-	}
-	if r.Metadata != nil {
-		c.Metadata = json.RawMessage(r.Metadata)
-	}
-	return c
-}
-
-func toMessage(r dbsqlc.Message) chat.Message {
-	return chat.Message{
-		ID:              r.ID,
-		ConversationID:  r.ConversationID,
-		Seq:             r.Seq,
-		Sender:          chat.Sender(r.Sender),
-		SenderID:        r.SenderID,
-		Content:         r.Content,
-		ClientMessageID: r.ClientMessageID,
-		CreatedAt:       r.CreatedAt,
-	}
-}
-
-func nullString(s string) *string {
-	if s == "" {
+// deliveryArgs returns the delivery job of a new message, or nil.
+func (s *Store) deliveryArgs(m chat.NewMessage, msg chat.Message) river.JobArgs {
+	if !s.delivers(m) {
 		return nil
 	}
-	return &s
+	return s.cfg.DeliveryArgs(msg, m.SocketID)
 }
 
-func nullJSON(j json.RawMessage) []byte {
-	if t := bytes.TrimSpace(j); len(t) == 0 || bytes.Equal(t, []byte("null")) {
-		return nil
-	}
-	return j
+// delivers reports whether m gets a webhook delivery job.
+func (s *Store) delivers(m chat.NewMessage) bool {
+	return m.Deliver && s.cfg.Deliveries != nil && s.cfg.DeliveryArgs != nil
 }

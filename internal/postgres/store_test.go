@@ -33,20 +33,31 @@ func deliveryArgs(msg chat.Message, socketID string) river.JobArgs {
 	return testDelivery{MessageID: msg.ID, SocketID: socketID}
 }
 
+// newStore is a Store on a database of its own, for tests that need
+// concurrent transactions or commits.
 func newStore(t *testing.T, cfg postgres.StoreConfig) (*postgres.Store, *pgxpool.Pool) {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	return postgres.NewStore(pool, cfg), pool
 }
 
-func riverClient(t *testing.T, pool *pgxpool.Pool) *river.Client[pgx.Tx] {
+// txStore is a Store inside a transaction rolled back when t ends: for
+// tests whose writes need not be committed.
+func txStore(t *testing.T, cfg postgres.StoreConfig) (*postgres.Store, pgx.Tx) {
 	t.Helper()
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	tx := pgtest.NewTx(t)
+	return postgres.NewStore(tx, cfg), tx
+}
+
+// riverClient inserts jobs only (inside the store's transactions).
+func riverClient(t *testing.T) *river.Client[pgx.Tx] {
+	t.Helper()
+	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
 	require.NoError(t, err)
 	return client
 }
 
-func newConversation(t *testing.T, s *postgres.Store) chat.Conversation {
+func newConversation(t *testing.T, s chat.Store) chat.Conversation {
 	t.Helper()
 	c, err := s.CreateConversation(context.Background(), chat.Conversation{ID: uuid.Must(uuid.NewV7()), OwnerID: "user-1"})
 	require.NoError(t, err)
@@ -65,17 +76,22 @@ func newMsg(conv uuid.UUID, content string, clientID *string) chat.NewMessage {
 
 func ptr[T any](v T) *T { return &v }
 
-func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func count(t *testing.T, db querier, sql string, args ...any) int {
 	t.Helper()
 	var n int
-	require.NoError(t, pool.QueryRow(context.Background(), sql, args...).Scan(&n))
+	require.NoError(t, db.QueryRow(context.Background(), sql, args...).Scan(&n))
 	return n
 }
 
 func TestConversationCRUD(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newStore(t, postgres.StoreConfig{})
+	s, _ := txStore(t, postgres.StoreConfig{})
 
 	owned, err := s.CreateConversation(ctx, chat.Conversation{
 		ID: uuid.Must(uuid.NewV7()), OwnerID: "alice", Metadata: json.RawMessage(`{"topic": "billing"}`),
@@ -103,19 +119,20 @@ func TestConversationCRUD(t *testing.T) {
 	require.ErrorIs(t, err, chat.ErrNotFound)
 	require.Equal(t, chat.CodeNotFound, chat.ErrorCode(err))
 
-	// Duplicate id: an internal error, not NOT_FOUND.
+	_, err = s.Message(ctx, uuid.New())
+	require.ErrorIs(t, err, chat.ErrNotFound)
+
+	// Duplicate id: an internal error, not NOT_FOUND. (Last: a failed
+	// statement other than AppendMessage aborts the store's transaction.)
 	_, err = s.CreateConversation(ctx, chat.Conversation{ID: owned.ID, OwnerID: "bob"})
 	require.Error(t, err)
 	require.Equal(t, chat.CodeInternal, chat.ErrorCode(err))
-
-	_, err = s.Message(ctx, uuid.New())
-	require.ErrorIs(t, err, chat.ErrNotFound)
 }
 
 func TestAppendMessageAndRead(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newStore(t, postgres.StoreConfig{})
+	s, _ := txStore(t, postgres.StoreConfig{})
 	c := newConversation(t, s)
 
 	in := newMsg(c.ID, "hello", ptr("c-1"))
@@ -151,7 +168,7 @@ func TestAppendMessageAndRead(t *testing.T) {
 func TestMessagesAfterPaging(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newStore(t, postgres.StoreConfig{})
+	s, _ := txStore(t, postgres.StoreConfig{})
 	c := newConversation(t, s)
 	other := newConversation(t, s)
 	for i := range 7 {
@@ -227,7 +244,7 @@ func TestSeqGaplessUnderConcurrency(t *testing.T) {
 func TestClientMessageIDIdempotent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, pool := newStore(t, postgres.StoreConfig{})
+	s, tx := txStore(t, postgres.StoreConfig{})
 	c := newConversation(t, s)
 
 	first, created, err := s.AppendMessage(ctx, newMsg(c.ID, "one", ptr("dup")))
@@ -251,7 +268,7 @@ func TestClientMessageIDIdempotent(t *testing.T) {
 	next, _, err := s.AppendMessage(ctx, newMsg(c.ID, "two", nil))
 	require.NoError(t, err)
 	require.Equal(t, int64(2), next.Seq, "a repeated send consumes no seq")
-	require.Equal(t, 2, count(t, pool, "SELECT count(*) FROM messages WHERE conversation_id = $1", c.ID))
+	require.Equal(t, 2, count(t, tx, "SELECT count(*) FROM messages WHERE conversation_id = $1", c.ID))
 }
 
 func TestClientMessageIDRace(t *testing.T) {
@@ -296,23 +313,20 @@ func TestClientMessageIDRace(t *testing.T) {
 func TestAppendToMissingConversation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, pool := newStore(t, postgres.StoreConfig{})
-	rc := riverClient(t, pool)
-	s = postgres.NewStore(pool, postgres.StoreConfig{Deliveries: rc, DeliveryArgs: deliveryArgs})
+	s, tx := txStore(t, postgres.StoreConfig{Deliveries: riverClient(t), DeliveryArgs: deliveryArgs})
 
 	m := newMsg(uuid.New(), "hello?", ptr("x"))
 	m.Deliver = true
 	_, _, err := s.AppendMessage(ctx, m)
 	require.ErrorIs(t, err, chat.ErrNotFound)
-	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM messages"))
-	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM river_job"))
+	require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM messages"))
+	require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM river_job"))
 }
 
 func TestAppendInsertsJobInSameTransaction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	s := postgres.NewStore(pool, postgres.StoreConfig{Deliveries: riverClient(t, pool), DeliveryArgs: deliveryArgs})
+	s, tx := txStore(t, postgres.StoreConfig{Deliveries: riverClient(t), DeliveryArgs: deliveryArgs})
 	c := newConversation(t, s)
 
 	m := newMsg(c.ID, "deliver me", ptr("d-1"))
@@ -324,7 +338,7 @@ func TestAppendInsertsJobInSameTransaction(t *testing.T) {
 
 	var args testDelivery
 	var raw []byte
-	require.NoError(t, pool.QueryRow(ctx, "SELECT args FROM river_job WHERE kind = 'test_delivery'").Scan(&raw))
+	require.NoError(t, tx.QueryRow(ctx, "SELECT args FROM river_job WHERE kind = 'test_delivery'").Scan(&raw))
 	require.NoError(t, json.Unmarshal(raw, &args))
 	require.Equal(t, msg.ID, args.MessageID)
 	require.Equal(t, "sock-1", args.SocketID)
@@ -336,7 +350,7 @@ func TestAppendInsertsJobInSameTransaction(t *testing.T) {
 	// Deliver=false (a bot message) enqueues nothing.
 	_, _, err = s.AppendMessage(ctx, newMsg(c.ID, "bot", nil))
 	require.NoError(t, err)
-	require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM river_job"))
+	require.Equal(t, 1, count(t, tx, "SELECT count(*) FROM river_job"))
 }
 
 type failingInserter struct{}
@@ -352,8 +366,7 @@ func (failingInserter) InsertManyTx(context.Context, pgx.Tx, []river.InsertManyP
 func TestFailingJobInsertRollsBackMessage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	s := postgres.NewStore(pool, postgres.StoreConfig{Deliveries: failingInserter{}, DeliveryArgs: deliveryArgs})
+	s, tx := txStore(t, postgres.StoreConfig{Deliveries: failingInserter{}, DeliveryArgs: deliveryArgs})
 	c := newConversation(t, s)
 
 	m := newMsg(c.ID, "lost", ptr("f-1"))
@@ -361,44 +374,47 @@ func TestFailingJobInsertRollsBackMessage(t *testing.T) {
 	_, _, err := s.AppendMessage(ctx, m)
 	require.ErrorContains(t, err, "queue is on fire")
 	require.Equal(t, chat.CodeInternal, chat.ErrorCode(err))
-	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM messages"))
-	require.Equal(t, 0, count(t, pool, "SELECT last_seq FROM conversations WHERE id = $1", c.ID))
+	require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM messages"))
+	require.Equal(t, 0, count(t, tx, "SELECT last_seq FROM conversations WHERE id = $1", c.ID))
 
 	// A real River insert that fails (unregistered kind when workers exist)
 	// rolls back too.
-	workers := river.NewWorkers()
-	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: workers})
+	rc, err := river.NewClient(riverpgxv5.New(nil), &river.Config{Workers: river.NewWorkers()})
 	require.NoError(t, err)
-	s = postgres.NewStore(pool, postgres.StoreConfig{Deliveries: rc, DeliveryArgs: deliveryArgs})
+	s = postgres.NewStore(tx, postgres.StoreConfig{Deliveries: rc, DeliveryArgs: deliveryArgs})
 	_, _, err = s.AppendMessage(ctx, m)
 	require.Error(t, err)
-	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM messages"))
-	require.Equal(t, 0, count(t, pool, "SELECT count(*) FROM river_job"))
+	require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM messages"))
+	require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM river_job"))
 }
 
-func TestAppendMessageTx(t *testing.T) {
+// A Store on a caller's transaction: everything it writes exists only if
+// the transaction commits; a failed or repeated send (under its savepoint)
+// leaves the transaction usable and consumes no seq; the Committed hand-off
+// is never told, since the commit is the caller's.
+func TestStoreOnATransaction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	s := postgres.NewStore(pool, postgres.StoreConfig{Deliveries: riverClient(t, pool), DeliveryArgs: deliveryArgs})
-	c := newConversation(t, s)
+	log := &committedLog{msgs: map[uuid.UUID]int{}}
+	cfg := postgres.StoreConfig{Deliveries: riverClient(t), DeliveryArgs: deliveryArgs, Committed: log.add}
+	c := newConversation(t, postgres.NewStore(pool, cfg))
 
-	// Several sends in one transaction (group commit), with a duplicate and
-	// a missing conversation in between: the transaction stays usable.
 	tx, err := pool.Begin(ctx)
 	require.NoError(t, err)
+	s := postgres.NewStore(tx, cfg)
 	m1 := newMsg(c.ID, "a", ptr("g-1"))
 	m1.Deliver = true
-	a, created, err := s.AppendMessageTx(ctx, tx, m1)
+	a, created, err := s.AppendMessage(ctx, m1)
 	require.NoError(t, err)
 	require.True(t, created)
-	dup, created, err := s.AppendMessageTx(ctx, tx, newMsg(c.ID, "a again", ptr("g-1")))
+	dup, created, err := s.AppendMessage(ctx, newMsg(c.ID, "a again", ptr("g-1")))
 	require.NoError(t, err)
 	require.False(t, created)
 	require.Equal(t, a.ID, dup.ID)
-	_, _, err = s.AppendMessageTx(ctx, tx, newMsg(uuid.New(), "nowhere", nil))
+	_, _, err = s.AppendMessage(ctx, newMsg(uuid.New(), "nowhere", nil))
 	require.ErrorIs(t, err, chat.ErrNotFound)
-	b, created, err := s.AppendMessageTx(ctx, tx, newMsg(c.ID, "b", nil))
+	b, created, err := s.AppendMessage(ctx, newMsg(c.ID, "b", nil))
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, int64(2), b.Seq)
@@ -406,30 +422,31 @@ func TestAppendMessageTx(t *testing.T) {
 	require.NoError(t, tx.Commit(ctx))
 	require.Equal(t, 2, count(t, pool, "SELECT count(*) FROM messages"))
 	require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM river_job"))
+	require.Zero(t, log.len(), "the caller commits, so the caller reports")
 
 	// Rolled back: nothing stays, seq is given back.
 	tx, err = pool.Begin(ctx)
 	require.NoError(t, err)
-	_, _, err = s.AppendMessageTx(ctx, tx, newMsg(c.ID, "gone", nil))
+	_, _, err = postgres.NewStore(tx, cfg).AppendMessage(ctx, newMsg(c.ID, "gone", nil))
 	require.NoError(t, err)
 	require.NoError(t, tx.Rollback(ctx))
-	next, _, err := s.AppendMessage(ctx, newMsg(c.ID, "c", nil))
+	next, _, err := postgres.NewStore(pool, cfg).AppendMessage(ctx, newMsg(c.ID, "c", nil))
 	require.NoError(t, err)
 	require.Equal(t, int64(3), next.Seq)
 
-	// CreateConversationTx joins the caller's transaction too.
+	// A conversation created in a transaction rolled back is gone too.
 	tx, err = pool.Begin(ctx)
 	require.NoError(t, err)
-	conv, err := s.CreateConversationTx(ctx, tx, chat.Conversation{ID: uuid.New(), OwnerID: "u"})
+	conv, err := postgres.NewStore(tx, cfg).CreateConversation(ctx, chat.Conversation{ID: uuid.New(), OwnerID: "u"})
 	require.NoError(t, err)
 	require.NoError(t, tx.Rollback(ctx))
-	_, err = s.Conversation(ctx, conv.ID)
+	_, err = postgres.NewStore(pool, cfg).Conversation(ctx, conv.ID)
 	require.ErrorIs(t, err, chat.ErrNotFound)
 }
 
 func TestContextCancellationPassesThrough(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t, postgres.StoreConfig{})
+	s, _ := txStore(t, postgres.StoreConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := s.Conversation(ctx, uuid.New())

@@ -12,7 +12,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/chat"
 	"github.com/chatgw/chatgw/internal/webhook"
 )
@@ -32,7 +31,7 @@ func TestRetryAfterReachesNextRetryOfARebuiltJob(t *testing.T) {
 		PublicURL:   "https://chat.example.com",
 		Backoff:     backoff,
 		Messages:    messages{msg.ID: msg},
-		ReplyTokens: auth.NewReplyTokens([]byte("reply-key-0123456789abcdef0123456"), time.Hour),
+		ReplyTokens: replyTokens(t),
 		Now:         func() time.Time { return now },
 	})
 	require.NoError(t, err)

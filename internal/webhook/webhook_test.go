@@ -166,7 +166,7 @@ func newFixture(t *testing.T, edit func(*webhook.Config)) *fixture {
 	f := &fixture{
 		rc:      newReceiver(t),
 		msgs:    messages{},
-		tokens:  auth.NewReplyTokens([]byte("reply-key-0123456789abcdef0123456"), time.Hour),
+		tokens:  replyTokens(t),
 		metrics: metrics.New(prometheus.NewRegistry()),
 	}
 	f.cfg = webhook.Config{
@@ -496,4 +496,14 @@ func mustDecodeSecret(t *testing.T, s string) []byte {
 	key, err := decodeSecret(s)
 	require.NoError(t, err)
 	return key
+}
+
+// replyTokens are reply tokens on a fixed key.
+func replyTokens(t testing.TB) *auth.ReplyTokens {
+	t.Helper()
+	rt, err := auth.NewReplyTokens(auth.ReplyTokensConfig{Secret: []byte("reply-key-0123456789abcdef0123456"), TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
 }

@@ -228,6 +228,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		w.cfg.Metrics.WebhookDuration.Observe(time.Since(start).Seconds())
 	}
 	if err != nil {
+		// The client's error names the URL, whose path and query are the
+		// receiver's secret: logs and river_job keep its origin only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = urlOrigin(w.cfg.URL)
+		}
 		w.count(w.failureResult(job))
 		return w.failed(log(), job, fmt.Errorf("POST: %w", redactURL(err)))
 	}
@@ -335,4 +341,13 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// urlOrigin is u's scheme://host[:port].
+func urlOrigin(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(webhook URL)"
+	}
+	return p.Scheme + "://" + p.Host
 }

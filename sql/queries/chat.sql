@@ -1,6 +1,6 @@
 -- name: CreateConversation :one
-INSERT INTO conversations (id, owner_id, session_token_hash, metadata)
-VALUES (@id, sqlc.narg(owner_id), sqlc.narg(session_token_hash), sqlc.narg(metadata))
+INSERT INTO conversations (id, owner_id, session_token_hash, metadata, session_last_used_at)
+VALUES (@id, sqlc.narg(owner_id), sqlc.narg(session_token_hash), sqlc.narg(metadata), sqlc.narg(session_last_used_at))
 RETURNING *;
 
 -- name: GetConversation :one

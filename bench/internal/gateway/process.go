@@ -69,6 +69,8 @@ func (cfg Config) environ(base []string, httpAddr, pprofAddr string) []string {
 		"RATE_LIMIT_MESSAGES_PER_SEC":      "0",
 		"RATE_LIMIT_CONNECTS_PER_MIN":      "0",
 		"RATE_LIMIT_CONVERSATIONS_PER_MIN": "0",
+		"RATE_LIMIT_EVENTS_PER_SEC":        "0",
+		"MAX_CONNECTIONS":                  "1000000",
 		"N8N_WEBHOOK_URL":                  cfg.WebhookURL,
 	}
 	if cfg.WebhookURL != "" {

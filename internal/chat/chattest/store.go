@@ -40,6 +40,7 @@ type Store struct {
 	byID          map[uuid.UUID]chat.Message
 	appends       []chat.NewMessage
 	fail          map[Op]error
+	touches       int
 	// Now stamps CreatedAt; default time.Now.
 	Now func() time.Time
 }
@@ -204,4 +205,45 @@ func clonePtr(p *string) *string {
 	}
 	v := *p
 	return &v
+}
+
+var _ chat.SessionStore = (*Store)(nil)
+
+// TouchSession records a use of the session token (never moving it back),
+// as the PostgreSQL store does, and counts the call (Touches).
+func (s *Store) TouchSession(_ context.Context, id uuid.UUID, usedAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.touches++
+	c, ok := s.conversations[id]
+	if !ok {
+		return nil // an UPDATE of no row
+	}
+	if usedAt.After(c.SessionLastUsedAt) {
+		c.SessionLastUsedAt = usedAt
+	}
+	s.conversations[id] = c
+	return nil
+}
+
+// Touches returns how many times TouchSession was called.
+func (s *Store) Touches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.touches
+}
+
+// RotateSessionToken swaps the token if it is still oldHash, else
+// chat.ErrSessionInvalid.
+func (s *Store) RotateSessionToken(_ context.Context, id uuid.UUID, oldHash, newHash []byte, prevValidUntil, usedAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.conversations[id]
+	if !ok || !bytes.Equal(c.SessionTokenHash, oldHash) {
+		return chat.ErrSessionInvalid
+	}
+	c.PrevSessionTokenHash, c.PrevSessionValidUntil = c.SessionTokenHash, prevValidUntil
+	c.SessionTokenHash, c.SessionLastUsedAt = bytes.Clone(newHash), usedAt
+	s.conversations[id] = c
+	return nil
 }

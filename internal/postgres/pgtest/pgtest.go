@@ -6,6 +6,10 @@
 // cheap CREATE DATABASE ... TEMPLATE. Parallel test processes (go test ./...)
 // coordinate through an advisory lock on the maintenance database.
 //
+// Tests whose writes need not outlive them can instead work inside a
+// transaction that is rolled back when they end (NewTx), on one database the
+// test process shares: a BEGIN instead of a CREATE DATABASE.
+//
 // The server comes from TEST_DATABASE_URL (a URL of the maintenance
 // database), default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable.
 package pgtest
@@ -21,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,6 +111,112 @@ func newDatabase(tb testing.TB, migrated bool) string {
 		tb.Fatalf("pgtest: %v", err)
 	}
 	return u
+}
+
+// NewTx begins a transaction on a migrated database shared by the tests of
+// the process and rolls it back when tb ends, so nothing it writes is ever
+// seen by another test. The package's TestMain must run its tests through
+// Main, which drops that database at the end.
+func NewTx(tb testing.TB) pgx.Tx {
+	tb.Helper()
+	if !mainRuns.Load() {
+		tb.Fatal("pgtest: NewTx needs the package's TestMain to call pgtest.Main")
+	}
+	pool, err := sharedPool()
+	if err != nil {
+		tb.Fatalf("pgtest: shared database: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		tb.Fatalf("pgtest: begin: %v", err)
+	}
+	tb.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	return tx
+}
+
+// Main runs m's tests and then drops the database NewTx shares; call it as
+// os.Exit(pgtest.Main(m)) from TestMain.
+func Main(m *testing.M) int {
+	mainRuns.Store(true)
+	code := m.Run()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.name != "" {
+		if shared.pool != nil {
+			shared.pool.Close()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if admin, err := adminPool(); err == nil {
+			if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{shared.name}.Sanitize()+" WITH (FORCE)"); err != nil {
+				fmt.Fprintf(os.Stderr, "pgtest: drop database %s: %v\n", shared.name, err)
+				code = max(code, 1)
+			}
+		}
+	}
+	return code
+}
+
+var (
+	mainRuns atomic.Bool
+	shared   struct {
+		sync.Mutex
+		name string
+		pool *pgxpool.Pool
+		err  error
+	}
+)
+
+// sharedPool is NewTx's pool, on a database created on first use.
+func sharedPool() (*pgxpool.Pool, error) {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.pool != nil || shared.err != nil {
+		return shared.pool, shared.err
+	}
+	shared.pool, shared.err = newSharedPool()
+	return shared.pool, shared.err
+}
+
+func newSharedPool() (*pgxpool.Pool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := adminPool()
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := ensureTemplate(ctx, admin)
+	if err != nil {
+		return nil, fmt.Errorf("build template database: %w", err)
+	}
+	name := "chatgw_test_" + randomHex(8)
+	if err := execRetry(ctx, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", pgx.Identifier{name}.Sanitize(), pgx.Identifier{tmpl}.Sanitize())); err != nil {
+		return nil, fmt.Errorf("create database: %w", err)
+	}
+	shared.name = name // Main drops it, whatever happens next
+	u, err := databaseURL(BaseURL(), name)
+	if err != nil {
+		return nil, err
+	}
+	// Every test holds a connection for its whole life (its transaction).
+	u, err = withQuery(u, "pool_max_conns", "32")
+	if err != nil {
+		return nil, err
+	}
+	return postgres.NewPool(ctx, u)
+}
+
+func withQuery(raw, key, value string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 var adminPool = sync.OnceValues(func() (*pgxpool.Pool, error) {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ClusterNode struct {
@@ -25,13 +24,16 @@ type ClusterSocket struct {
 }
 
 type Conversation struct {
-	ID               uuid.UUID
-	OwnerID          *string
-	SessionTokenHash []byte
-	Metadata         []byte
-	LastSeq          int64
-	CreatedAt        time.Time
-	SendTat          pgtype.Timestamptz
+	ID                    uuid.UUID
+	OwnerID               *string
+	SessionTokenHash      []byte
+	Metadata              []byte
+	LastSeq               int64
+	CreatedAt             time.Time
+	SessionLastUsedAt     *time.Time
+	PrevSessionTokenHash  []byte
+	PrevSessionValidUntil *time.Time
+	SendTat               *time.Time
 }
 
 type Message struct {
@@ -43,4 +45,11 @@ type Message struct {
 	Content         string
 	ClientMessageID *string
 	CreatedAt       time.Time
+}
+
+type ReplyKey struct {
+	Generation int64
+	Kid        string
+	Secret     []byte
+	CreatedAt  time.Time
 }

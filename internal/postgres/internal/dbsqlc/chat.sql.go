@@ -7,21 +7,23 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
 
 const createConversation = `-- name: CreateConversation :one
-INSERT INTO conversations (id, owner_id, session_token_hash, metadata)
-VALUES ($1, $2, $3, $4)
-RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at, send_tat
+INSERT INTO conversations (id, owner_id, session_token_hash, metadata, session_last_used_at)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, send_tat
 `
 
 type CreateConversationParams struct {
-	ID               uuid.UUID
-	OwnerID          *string
-	SessionTokenHash []byte
-	Metadata         []byte
+	ID                uuid.UUID
+	OwnerID           *string
+	SessionTokenHash  []byte
+	Metadata          []byte
+	SessionLastUsedAt *time.Time
 }
 
 func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversationParams) (Conversation, error) {
@@ -30,6 +32,7 @@ func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversation
 		arg.OwnerID,
 		arg.SessionTokenHash,
 		arg.Metadata,
+		arg.SessionLastUsedAt,
 	)
 	var i Conversation
 	err := row.Scan(
@@ -39,13 +42,16 @@ func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversation
 		&i.Metadata,
 		&i.LastSeq,
 		&i.CreatedAt,
+		&i.SessionLastUsedAt,
+		&i.PrevSessionTokenHash,
+		&i.PrevSessionValidUntil,
 		&i.SendTat,
 	)
 	return i, err
 }
 
 const getConversation = `-- name: GetConversation :one
-SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, send_tat FROM conversations WHERE id = $1
+SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, send_tat FROM conversations WHERE id = $1
 `
 
 func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversation, error) {
@@ -58,6 +64,9 @@ func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversati
 		&i.Metadata,
 		&i.LastSeq,
 		&i.CreatedAt,
+		&i.SessionLastUsedAt,
+		&i.PrevSessionTokenHash,
+		&i.PrevSessionValidUntil,
 		&i.SendTat,
 	)
 	return i, err
