@@ -39,7 +39,7 @@ type Option struct {
 	// HTTPServer adjusts the public server's read limits (tests shorten them).
 	HTTPServer func(*httpapi.ServerConfig)
 	// Service adjusts the chat service's config (tests put in a clock).
-	Service func(*chat.ServiceConfig)
+	Service    func(*chat.ServiceConfig)
 	Bus        func(*cluster.Config)
 	Membership func(*cluster.MembershipConfig)
 }
