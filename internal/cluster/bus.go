@@ -116,6 +116,7 @@ type Bus struct {
 
 	resyncPending atomic.Bool
 
+	stopMu sync.Mutex
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -167,9 +168,12 @@ func (b *Bus) Start(context.Context) error {
 
 // Stop publishes what is queued (within ctx), then stops every goroutine.
 func (b *Bus) Stop(ctx context.Context) error {
+	b.stopMu.Lock()
+	defer b.stopMu.Unlock()
 	if b.cancel == nil {
-		return nil
+		return nil // not started, or stopped already
 	}
+	defer func() { b.cancel = nil }()
 	// Let the publisher drain what is queued, within ctx.
 	for len(b.out) > 0 {
 		select {

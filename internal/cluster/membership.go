@@ -84,7 +84,9 @@ func (m *Membership) Start(ctx context.Context) error {
 		return fmt.Errorf("cluster: list nodes: %w", err)
 	}
 	hctx, cancel := context.WithCancel(context.Background())
+	m.mu.Lock()
 	m.cancel = cancel
+	m.mu.Unlock()
 	m.done = make(chan struct{})
 	go m.run(hctx)
 	return nil
@@ -93,10 +95,14 @@ func (m *Membership) Start(ctx context.Context) error {
 // Stop ends the heartbeat and removes the node's row, and with it its
 // sockets' registrations.
 func (m *Membership) Stop(ctx context.Context) error {
-	if m.cancel == nil {
+	m.mu.Lock()
+	cancel := m.cancel
+	m.cancel = nil // a second Stop does nothing
+	m.mu.Unlock()
+	if cancel == nil {
 		return nil
 	}
-	m.cancel()
+	cancel()
 	<-m.done
 	_, err := m.cfg.Pool.Exec(ctx, "DELETE FROM cluster_nodes WHERE node_id = $1", m.cfg.Node)
 	if err != nil {
