@@ -77,11 +77,12 @@ func NewMembership(cfg MembershipConfig) *Membership {
 
 // Start writes the node's row and starts the heartbeat.
 func (m *Membership) Start(ctx context.Context) error {
+	// A database not migrated yet (MIGRATE_ON_START=false) or not up does
+	// not stop the node: the heartbeat writes its row once it can.
 	if _, err := m.beat(ctx); err != nil {
-		return fmt.Errorf("cluster: register node: %w", err)
-	}
-	if err := m.survey(ctx); err != nil {
-		return fmt.Errorf("cluster: list nodes: %w", err)
+		m.cfg.Logger.Warn("cluster: could not register this node yet; retrying at every heartbeat", "error", err)
+	} else if err := m.survey(ctx); err != nil {
+		m.cfg.Logger.Warn("cluster: could not list the nodes yet", "error", err)
 	}
 	hctx, cancel := context.WithCancel(context.Background())
 	m.mu.Lock()

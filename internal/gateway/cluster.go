@@ -56,11 +56,12 @@ const (
 	regClosed // disconnected: register no more, unregister what was
 )
 
-// registerCluster records a new socket in the cluster registry, in the
-// background (the handshake does not wait for it), and replaces the
-// sockets of its identity beyond MAX_SOCKETS_PER_IDENTITY on whichever
-// node holds them. Should the database refuse, the socket counts only
-// once the node registers its sockets again (Reregister).
+// registerCluster records a new socket in the cluster registry and
+// replaces the sockets of its identity beyond MAX_SOCKETS_PER_IDENTITY on
+// whichever node holds them. It runs in the handshake (one round trip), so
+// the database's clock orders sockets as they connect. Should the database
+// refuse, the socket counts only once the node registers its sockets again
+// (Reregister).
 func (g *Gateway) registerCluster(sess *session) {
 	if g.cfg.Cluster == nil {
 		return
@@ -73,35 +74,33 @@ func (g *Gateway) registerCluster(sess *session) {
 	}
 	reg.state = regPending
 	reg.mu.Unlock()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.EventTimeout)
-		defer cancel()
-		at, evicted, err := g.cfg.Cluster.Register(ctx, string(sess.id), sess.identity.RegistryKey(), g.cfg.MaxSocketsPerIdentity)
-		reg.mu.Lock()
-		closed := reg.state == regClosed
-		switch {
-		case err != nil && !closed:
-			reg.state = regNone
-		case err == nil && !closed:
-			reg.state, reg.connectedAt = regDone, at
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.EventTimeout)
+	defer cancel()
+	at, evicted, err := g.cfg.Cluster.Register(ctx, string(sess.id), sess.identity.RegistryKey(), g.cfg.MaxSocketsPerIdentity)
+	reg.mu.Lock()
+	closed := reg.state == regClosed
+	switch {
+	case err != nil && !closed:
+		reg.state = regNone
+	case err == nil && !closed:
+		reg.state, reg.connectedAt = regDone, at
+	}
+	reg.mu.Unlock()
+	if err != nil {
+		sess.log.Warn("cluster registry unavailable; the socket is registered at the next heartbeat", "error", err)
+		return
+	}
+	if closed {
+		// It left while we registered it.
+		_ = g.cfg.Cluster.Unregister(ctx, string(sess.id))
+	}
+	for _, old := range evicted {
+		if old.Node == g.cfg.Cluster.Node() {
+			g.ReplaceSocket(old.ID)
+		} else {
+			g.cfg.Cluster.ReplaceSocket(old.Node, old.ID)
 		}
-		reg.mu.Unlock()
-		if err != nil {
-			sess.log.Warn("cluster registry unavailable; the socket is registered at the next heartbeat", "error", err)
-			return
-		}
-		if closed {
-			// It left while we registered it.
-			_ = g.cfg.Cluster.Unregister(ctx, string(sess.id))
-		}
-		for _, old := range evicted {
-			if old.Node == g.cfg.Cluster.Node() {
-				g.ReplaceSocket(old.ID)
-			} else {
-				g.cfg.Cluster.ReplaceSocket(old.Node, old.ID)
-			}
-		}
-	}()
+	}
 }
 
 // unregisterCluster forgets a socket that disconnected.
