@@ -28,7 +28,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 
 SQLC = $(GO) tool -modfile=tools/go.mod sqlc
 
-.PHONY: build bench run test test-postgres js-deps js-test webui-vendor check-webui-vendor generate check-generate sqlc-vet vet fuzz clean third-party check-third-party
+.PHONY: build bench run test test-postgres js-deps js-test webui-vendor check-webui-vendor generate check-generate sqlc-vet vet fuzz clean third-party check-third-party n8n-e2e
 
 build:
 	$(GO) build -o bin/chatgw ./cmd/chatgw
@@ -59,6 +59,7 @@ test: test-postgres js-deps js-test
 	cd third_party/socket.io && $(GO) test -count=1 ./pkg/types/
 	cd third_party/socket.io-engine && $(GO) test -race -count=1 ./...
 	cd third_party/socket.io-server && $(GO) test -race -count=1 ./...
+	node --test docs/examples/check-code-node.js
 
 # One line, before minutes of compiling, when the tests' server is missing.
 test-postgres:
@@ -85,6 +86,14 @@ webui-vendor: js-deps
 # CI: the committed copy is what the lock file's version gives.
 check-webui-vendor: webui-vendor
 	git diff --exit-code -- $(WEBUI_SOCKETIO) internal/webui/static/assets/socket.io.LICENSE.txt
+
+# The example workflow against a real n8n (not part of test or CI: it
+# installs n8n, several hundred MB, into $(N8N_E2E_CACHE) on first run).
+# N8N_VERSION picks the release (1.123.x needs Node 22, fetched from npm).
+N8N_VERSION   ?= 1.123.81
+N8N_E2E_CACHE ?= $(HOME)/.cache/chatgw-n8n
+n8n-e2e: build
+	CHATGW_N8N_CACHE='$(N8N_E2E_CACHE)' ./scripts/n8n-e2e.sh '$(N8N_VERSION)'
 
 vet:
 	$(GO) vet ./...
@@ -118,8 +127,11 @@ check-generate:
 # sqlc vet prepares every query against a real, migrated database, which
 # catches type errors that generate accepts.
 SQLC_VET_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatgw_sqlc_vet?sslmode=disable
+# The database is made anew each time: one left migrated by another branch
+# (a later migration number) would refuse this tree's migrations.
 sqlc-vet:
-	DATABASE_URL='$(SQLC_VET_DATABASE_URL)' JWT_SECRET=sqlc-vet-unused-0123456789abcdef0123 $(GO) run ./cmd/chatgw migrate --create-database
+	psql '$(TEST_DATABASE_URL)' -qc 'DROP DATABASE IF EXISTS chatgw_sqlc_vet WITH (FORCE)'
+	DATABASE_URL='$(SQLC_VET_DATABASE_URL)' $(GO) run ./cmd/chatgw migrate --create-database
 	SQLC_DATABASE_URL='$(SQLC_VET_DATABASE_URL)' $(SQLC) vet
 
 clean:

@@ -47,13 +47,20 @@ func webhooks(ctx context.Context, p proc, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, closeDB, err := jobClient(ctx, db.URL)
+	pool, err := postgres.NewPool(ctx, db.URL)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer pool.Close()
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	if err != nil {
+		return fmt.Errorf("river: %w", err)
+	}
 	if sub == "list" {
-		return webhooksList(ctx, client, *state, *limit, p.stdout)
+		if err := webhooksList(ctx, client, *state, *limit, p.stdout); err != nil {
+			return err
+		}
+		return webhooksQueue(ctx, pool, p.stderr)
 	}
 	return webhooksRetry(ctx, client, fs.Args(), *discarded, p.stdout)
 }
@@ -91,6 +98,21 @@ func webhooksList(ctx context.Context, c webhook.JobClient, state string, limit 
 		printDelivery(tw, d)
 	}
 	return tw.Flush()
+}
+
+// webhooksQueue writes a summary of the queue to stderr (stdout keeps one
+// line per delivery, for scripts). Pacing runs inside each gateway process,
+// so its in-flight count and limit are in each one's metrics; here shows
+// what pacing leaves in the database: jobs put back, waiting for a slot.
+func webhooksQueue(ctx context.Context, db webhook.RowQuerier, stderr io.Writer) error {
+	q, err := webhook.Summarize(ctx, db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "queue: %d available (%d waiting for a delivery slot), %d running, %d retryable, %d discarded; "+
+		"in flight and pacing limit per gateway: chatgw_webhook_inflight, chatgw_webhook_inflight_limit on /metrics\n",
+		q.Available, q.WaitingForSlot, q.Running, q.Retryable, q.Discarded)
+	return nil
 }
 
 // printDelivery writes one line: job id, message id, state, attempts, last

@@ -55,6 +55,15 @@ func TestWebhooksListAndRetry(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 2, out)
 
+	// The summary on stderr: the other job, put back by pacing (snoozed,
+	// picked up after its last error), counts as waiting for a slot.
+	_, err = db.Exec(ctx, `UPDATE river_job SET metadata = '{"snoozes": 3}', attempted_at = now() WHERE id <> $1`, deadID)
+	require.NoError(t, err)
+	var listOut, listErr bytes.Buffer
+	require.NoError(t, run(ctx, []string{"webhooks", "list"}, getenv, &listOut, &listErr))
+	require.Contains(t, listErr.String(), "queue: 1 available (1 waiting for a delivery slot), 0 running, 0 retryable, 1 discarded;")
+	require.Equal(t, out, listOut.String(), "stdout stays one line per delivery")
+
 	out, err = cli("webhooks", "list", "--state", "discarded")
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(out), "\n")

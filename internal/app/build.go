@@ -212,6 +212,7 @@ func (b *builder) webhookDelivery() error {
 			PublicURL:       b.cfg.PublicURL,
 			Timeout:         w.Timeout,
 			Backoff:         webhook.Backoff{Base: w.BackoffBase, Max: w.BackoffMax},
+			Concurrency:     w.Concurrency,
 			Messages:        recent,
 			ReplyTokens:     b.replyTokens,
 			Logger:          b.log.With("component", "webhook"),
@@ -220,7 +221,7 @@ func (b *builder) webhookDelivery() error {
 		if err != nil {
 			return err
 		}
-		webhook.Configure(riverCfg, worker, webhook.DefaultMaxWorkers)
+		webhook.Configure(riverCfg, worker, 0) // as many River workers as WEBHOOK_CONCURRENCY
 		d.works = true
 		d.recent = recent
 		d.depth = webhook.NewDepthReporter(webhook.DepthConfig{

@@ -32,5 +32,6 @@ func Effective(cfg config.Config) config.Config {
 	w.Timeout = cmp.Or(w.Timeout, webhook.DefaultTimeout)
 	w.BackoffBase = cmp.Or(w.BackoffBase, webhook.DefaultBackoffBase)
 	w.BackoffMax = cmp.Or(w.BackoffMax, webhook.DefaultBackoffMax)
+	w.Concurrency = cmp.Or(w.Concurrency, webhook.DefaultConcurrency)
 	return cfg
 }

@@ -92,6 +92,7 @@ type WebhookConfig struct {
 	Timeout         time.Duration // WEBHOOK_TIMEOUT; 0: webhook.DefaultTimeout
 	BackoffBase     time.Duration // WEBHOOK_BACKOFF_BASE (≤ BackoffMax); 0: webhook.DefaultBackoffBase
 	BackoffMax      time.Duration // WEBHOOK_BACKOFF_MAX; 0: webhook.DefaultBackoffMax
+	Concurrency     int           // WEBHOOK_CONCURRENCY (> 0); 0: webhook.DefaultConcurrency
 
 	// SecretKey is the base64-decoded part of Secret after "whsec_": the
 	// HMAC key of the Standard Webhooks signature. Nil when Secret is empty.

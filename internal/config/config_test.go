@@ -75,6 +75,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 720*time.Hour, c.SessionTokenTTL, "applied here: 0 means never")
 	require.Zero(t, c.JWT.JWKSRefresh)
 	require.Empty(t, c.JWT.JWKSURL)
+	require.Zero(t, c.Webhook.Concurrency)
 	require.Empty(t, c.CORSOrigins)
 	require.Zero(t, c.MaxMessageLength)
 	require.Equal(t, RateLimitConfig{MessagesPerSec: 10, MessagesBurst: 20, ConnectsPerMin: 60, ConversationsPerMin: 30, EventsPerSec: 20, EventsBurst: 40}, c.RateLimit)
@@ -196,6 +197,9 @@ func TestEveryVariable(t *testing.T) {
 		{"N8N_WEBHOOK_AUTH_HEADER value with colon", map[string]string{"N8N_WEBHOOK_AUTH_HEADER": "Authorization: Basic a:b"}, func(t *testing.T, c Config) {
 			require.Equal(t, "Authorization", c.Webhook.AuthHeaderName)
 			require.Equal(t, "Basic a:b", c.Webhook.AuthHeaderValue)
+		}},
+		{"WEBHOOK_CONCURRENCY", map[string]string{"WEBHOOK_CONCURRENCY": "4"}, func(t *testing.T, c Config) {
+			require.Equal(t, 4, c.Webhook.Concurrency)
 		}},
 		{"WEBHOOK_MAX_ATTEMPTS", map[string]string{"WEBHOOK_MAX_ATTEMPTS": "3"}, func(t *testing.T, c Config) {
 			require.Equal(t, 3, c.Webhook.MaxAttempts)
@@ -328,6 +332,7 @@ func TestValidationFailures(t *testing.T) {
 		{"N8N_WEBHOOK_AUTH_HEADER empty value", map[string]string{"N8N_WEBHOOK_AUTH_HEADER": "X-Key:  "}, "N8N_WEBHOOK_AUTH_HEADER", "empty"},
 		{"N8N_WEBHOOK_AUTH_HEADER ctl value", map[string]string{"N8N_WEBHOOK_AUTH_HEADER": "X-Key: " + testAuthValue + "\x01x"}, "N8N_WEBHOOK_AUTH_HEADER", "control"},
 		{"N8N_WEBHOOK_AUTH_HEADER reserved", map[string]string{"N8N_WEBHOOK_AUTH_HEADER": "webhook-signature: " + testAuthValue}, "N8N_WEBHOOK_AUTH_HEADER", "cannot be replaced"},
+		{"WEBHOOK_CONCURRENCY 0", map[string]string{"WEBHOOK_CONCURRENCY": "0"}, "WEBHOOK_CONCURRENCY", "positive integer"},
 		{"WEBHOOK_MAX_ATTEMPTS abc", map[string]string{"WEBHOOK_MAX_ATTEMPTS": "abc"}, "WEBHOOK_MAX_ATTEMPTS", `must be a positive integer, got "abc"`},
 		{"WEBHOOK_MAX_ATTEMPTS 0", map[string]string{"WEBHOOK_MAX_ATTEMPTS": "0"}, "WEBHOOK_MAX_ATTEMPTS", "positive integer"},
 		{"WEBHOOK_TIMEOUT", map[string]string{"WEBHOOK_TIMEOUT": "10"}, "WEBHOOK_TIMEOUT", "duration"},

@@ -446,6 +446,7 @@ func loadWebhook(l *loader, w *WebhookConfig) {
 	w.Timeout = l.positiveDuration("WEBHOOK_TIMEOUT", 0)
 	w.BackoffBase = l.positiveDuration("WEBHOOK_BACKOFF_BASE", 0)
 	w.BackoffMax = l.positiveDuration("WEBHOOK_BACKOFF_MAX", 0)
+	w.Concurrency = l.positiveInt("WEBHOOK_CONCURRENCY", 0)
 	// With one of them unset, the webhook worker checks against its default.
 	if w.BackoffBase > 0 && w.BackoffMax > 0 && w.BackoffBase > w.BackoffMax {
 		l.fail(errf("WEBHOOK_BACKOFF_BASE", "must not exceed WEBHOOK_BACKOFF_MAX (%s), got %q", w.BackoffMax, w.BackoffBase.String()))

@@ -24,6 +24,9 @@ type Metrics struct {
 	// open (reason: max_connections, origin).
 	ConnectionsRefused *prometheus.CounterVec
 	Anomalies          *prometheus.CounterVec // kind (guard)
+	WebhookInflight    prometheus.Gauge
+	// WebhookInflightLimit is the pacing limit in force (contract §5).
+	WebhookInflightLimit prometheus.Gauge
 }
 
 // New creates the metrics and registers them on reg.
@@ -66,6 +69,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "chatgw_webhook_queue_depth",
 			Help: "Webhook deliveries waiting to be worked (available, scheduled or retryable).",
 		}),
+		WebhookInflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatgw_webhook_inflight",
+			Help: "Webhook deliveries in flight in this process (requests sent, answer not yet read).",
+		}),
+		WebhookInflightLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatgw_webhook_inflight_limit",
+			Help: "Most webhook deliveries this process lets be in flight now: WEBHOOK_CONCURRENCY, halved after a timeout, a connection failure, 429 or 503, raised by one per 2xx.",
+		}),
 		WebhookLoads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatgw_webhook_message_loads_total",
 			Help: "Messages the delivery worker needed, by where it got them: handoff (held since this instance committed it) or database (read back).",
@@ -85,6 +96,6 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.SocketsConnected, m.Handshakes, m.Messages, m.Events, m.RateLimited,
 		m.DeprecatedEvents, m.WebhookDeliveries, m.WebhookDuration, m.WebhookQueueDepth, m.WebhookLoads, m.HTTPRequests,
-		m.ConnectionsRefused, m.Anomalies)
+		m.ConnectionsRefused, m.Anomalies, m.WebhookInflight, m.WebhookInflightLimit)
 	return m
 }

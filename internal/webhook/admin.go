@@ -134,3 +134,40 @@ func ParseState(s string) (rivertype.JobState, error) {
 	}
 	return "", fmt.Errorf("--state must be one of %s, got %q", strings.Join(names, ", "), s)
 }
+
+// QueueSummary is a summary of the deliveries not yet finished, for `chatgw
+// webhooks list`. The pacing itself (in flight, limit) lives in each
+// gateway process and is seen in its metrics; what the database shows is
+// the jobs it put back.
+type QueueSummary struct {
+	Available int
+	// WaitingForSlot are available jobs last put back by pacing (snoozed
+	// for want of a delivery slot) rather than by a failed attempt.
+	WaitingForSlot int
+	Running        int
+	Retryable      int // retryable or scheduled: waiting for their next attempt
+	Discarded      int
+}
+
+// queueQuery counts by state. A job the pacer snoozed has River's
+// "snoozes" in its metadata and was last picked up after its last error;
+// a job whose attempt failed was last picked up before it.
+const queueQuery = `SELECT
+  count(*) FILTER (WHERE state = 'available'),
+  count(*) FILTER (WHERE state = 'available' AND metadata ? 'snoozes'
+    AND (cardinality(errors) IS NULL OR cardinality(errors) = 0
+      OR attempted_at > (errors[cardinality(errors)]->>'at')::timestamptz)),
+  count(*) FILTER (WHERE state = 'running'),
+  count(*) FILTER (WHERE state IN ('retryable', 'scheduled')),
+  count(*) FILTER (WHERE state = 'discarded')
+FROM river_job WHERE kind = $1 AND state IN ('available', 'running', 'retryable', 'scheduled', 'discarded')`
+
+// Summarize counts the deliveries not yet finished.
+func Summarize(ctx context.Context, db RowQuerier) (QueueSummary, error) {
+	var q QueueSummary
+	err := db.QueryRow(ctx, queueQuery, Kind).Scan(&q.Available, &q.WaitingForSlot, &q.Running, &q.Retryable, &q.Discarded)
+	if err != nil {
+		return q, fmt.Errorf("count deliveries: %w", err)
+	}
+	return q, nil
+}

@@ -155,6 +155,7 @@ type fixture struct {
 	tw      *rivertest.Worker[webhook.DeliveryArgs, pgx.Tx]
 	tx      pgx.Tx
 	cfg     webhook.Config
+	w       *webhook.Worker
 }
 
 // newFixture builds a worker against a fresh receiver. Every test works its
@@ -186,6 +187,7 @@ func newFixture(t *testing.T, edit func(*webhook.Config)) *fixture {
 	}
 	w, err := webhook.NewWorker(f.cfg)
 	require.NoError(t, err)
+	f.w = w
 	rc := &river.Config{MaxAttempts: 3}
 	webhook.Configure(rc, w, 0)
 	f.tw = rivertest.NewWorker(t, riverpgxv5.New(pool), rc, w)
@@ -301,6 +303,7 @@ func TestDeliveryRetriedAfter5xxWithSameID(t *testing.T) {
 	require.Equal(t, 1, res.Job.Attempt)
 	require.Len(t, res.Job.Errors, 1)
 	require.Contains(t, res.Job.Errors[0].Error, "500")
+	require.Equal(t, webhook.DefaultConcurrency, f.w.Pacer().Limit(), "a 500 says nothing about load: the limit stays")
 	require.NotContains(t, res.Job.Errors[0].Error, f.rc.URL, "the URL is not recorded")
 	// The worker's backoff (base 10 ms, attempt 1, jittered), not River's
 	// default of seconds; bounded by when the attempt ran.
@@ -401,6 +404,7 @@ func TestDeliveryRetryAfterHonouredAndCounted(t *testing.T) {
 			res := f.work(t, webhook.DeliveryArgs{MessageID: msg.ID, ConversationID: msg.ConversationID})
 			took := time.Since(before)
 			require.Equal(t, river.EventKindJobFailed, res.EventKind)
+			require.Equal(t, webhook.DefaultConcurrency/2, f.w.Pacer().Limit(), "429 and 503 halve the pacing limit")
 			// Unlike a snooze, the attempt counts toward the cap.
 			require.Equal(t, 1, res.Job.Attempt)
 			require.Len(t, res.Job.Errors, 1)
@@ -440,7 +444,8 @@ func TestDeliveryTimeout(t *testing.T) {
 	msg := f.addMessage(chat.SenderUser)
 	res := f.work(t, webhook.DeliveryArgs{MessageID: msg.ID, ConversationID: msg.ConversationID})
 	require.Equal(t, river.EventKindJobFailed, res.EventKind)
-	require.Contains(t, res.Job.Errors[0].Error, "deadline exceeded")
+	require.Equal(t, "timeout after 100ms: no answer from the receiver", res.Job.Errors[0].Error)
+	require.Equal(t, webhook.DefaultConcurrency/2, f.w.Pacer().Limit(), "a timeout halves the pacing limit")
 }
 
 func TestConnectionErrorRetried(t *testing.T) {
@@ -451,6 +456,9 @@ func TestConnectionErrorRetried(t *testing.T) {
 	res := f.work(t, webhook.DeliveryArgs{MessageID: msg.ID, ConversationID: msg.ConversationID})
 	require.Equal(t, river.EventKindJobFailed, res.EventKind)
 	require.NotContains(t, res.Job.Errors[0].Error, "/hook")
+	require.Equal(t, "connection refused", res.Job.Errors[0].Error)
+	require.Equal(t, webhook.DefaultConcurrency/2, f.w.Pacer().Limit(), "a connection failure halves the pacing limit")
+	require.InDelta(t, 0, testutil.ToFloat64(f.metrics.WebhookInflight), 0)
 }
 
 func TestBotAndMissingMessagesAreNotDelivered(t *testing.T) {

@@ -9,9 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,6 +58,19 @@ type Config struct {
 	Timeout time.Duration
 	// Backoff spaces the attempts.
 	Backoff Backoff
+	// Concurrency is WEBHOOK_CONCURRENCY: the most deliveries in flight in
+	// this process, where the pacing limit starts. Default 16.
+	Concurrency int
+	// SlotWait is how long a job waits in the worker for a delivery slot
+	// before it is snoozed (put back, still available, no attempt used).
+	// Kept short so that waiting holds neither a River worker nor a job in
+	// state running for long. Default 100ms.
+	SlotWait time.Duration
+	// SlotSnooze is the least a snoozed job waits before it is fetched again;
+	// the snooze is jittered up to twice that. Capped at 2s so it stays
+	// under River's scheduler interval (5s) and the job stays available.
+	// Default 250ms.
+	SlotSnooze time.Duration
 	// Messages loads the message to deliver. Required.
 	Messages MessageLoader
 	// ReplyTokens mints each attempt's reply token. Required.
@@ -90,13 +107,23 @@ func (c Config) withDefaults() (Config, error) {
 	if base, most := cmp.Or(c.Backoff.Base, DefaultBackoffBase), cmp.Or(c.Backoff.Max, DefaultBackoffMax); base > most {
 		return c, fmt.Errorf("WEBHOOK_BACKOFF_BASE: must not exceed WEBHOOK_BACKOFF_MAX (%s), got %q", most, base.String())
 	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.SlotWait <= 0 {
+		c.SlotWait = 100 * time.Millisecond
+	}
+	if c.SlotSnooze <= 0 {
+		c.SlotSnooze = 250 * time.Millisecond
+	}
+	c.SlotSnooze = min(c.SlotSnooze, maxSlotSnooze)
 	c.Backoff = c.Backoff.withDefaults()
 	if c.HTTPClient == nil {
-		// Keep a connection per worker alive: the default of two idle
+		// Keep a connection per delivery slot alive: the default of two idle
 		// connections per host had every other delivery dial anew.
 		transport := http.DefaultTransport.(*http.Transport).Clone()
-		transport.MaxIdleConnsPerHost = DefaultMaxWorkers
-		transport.MaxIdleConns = DefaultMaxWorkers
+		transport.MaxIdleConnsPerHost = c.Concurrency
+		transport.MaxIdleConns = c.Concurrency
 		c.HTTPClient = &http.Client{
 			Transport:     transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -122,6 +149,7 @@ type Worker struct {
 	// let a receiver answering 429 forever keep a delivery alive past
 	// WEBHOOK_MAX_ATTEMPTS).
 	retryAfter retryAfters
+	pacer      *Pacer
 }
 
 var _ river.Worker[DeliveryArgs] = (*Worker)(nil)
@@ -133,6 +161,11 @@ func NewWorker(cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	w := &Worker{cfg: cfg}
+	if cfg.Metrics != nil {
+		w.pacer = NewPacer(cfg.Concurrency, cfg.Metrics.WebhookInflight, cfg.Metrics.WebhookInflightLimit)
+	} else {
+		w.pacer = NewPacer(cfg.Concurrency, nil, nil)
+	}
 	if len(cfg.SecretKey) > 0 {
 		if w.signer, err = NewSigner(cfg.SecretKey); err != nil {
 			return nil, err
@@ -156,8 +189,21 @@ type Body struct {
 	ReplyURL       string      `json:"replyUrl"`
 }
 
-// Timeout implements river.Worker: each attempt gets WEBHOOK_TIMEOUT.
-func (w *Worker) Timeout(*river.Job[DeliveryArgs]) time.Duration { return w.cfg.Timeout }
+// Pacer is the worker's pacing (contract §5), shared by all its jobs.
+func (w *Worker) Pacer() *Pacer { return w.pacer }
+
+// Timeout implements river.Worker. The request itself gets WEBHOOK_TIMEOUT
+// from when it is sent; the job gets that plus the brief wait for a slot and
+// the loading of the message.
+func (w *Worker) Timeout(*river.Job[DeliveryArgs]) time.Duration { return w.jobTimeout() }
+
+func (w *Worker) jobTimeout() time.Duration { return w.cfg.Timeout + w.cfg.SlotWait + 2*time.Second }
+
+// snoozeDelay is how long a job that found no slot waits before River may
+// fetch it again: jittered, so waiting jobs do not come back in one herd.
+func (w *Worker) snoozeDelay() time.Duration {
+	return w.cfg.SlotSnooze + rand.N(w.cfg.SlotSnooze+1)
+}
 
 // NextRetry implements river.Worker: the receiver's Retry-After when it
 // sent one with 429 or 503 (bounded by the backoff's range), else the
@@ -174,6 +220,13 @@ func (w *Worker) NextRetry(job *river.Job[DeliveryArgs]) time.Time {
 // Work delivers one message. A nil error completes the job; River retries
 // any other error except a JobCancel (410 Gone, message deleted).
 func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
+	// Pacing: without a slot the job goes back to River as it was (snoozed:
+	// state available, attempt not used) rather than holding a worker.
+	if !w.pacer.Acquire(ctx, w.cfg.SlotWait) {
+		return river.JobSnooze(w.snoozeDelay())
+	}
+	outcome := OutcomeNeutral
+	defer func() { w.pacer.Release(outcome) }()
 	// The job's logger is built only for a line that is written: With
 	// formats its attributes at once, which on every delivery was 2 % of
 	// the gateway's CPU, for a success path that logs nothing above debug.
@@ -204,7 +257,11 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		w.count("error")
 		return w.failed(log(), job, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.URL, bytes.NewReader(body))
+	// The attempt's own deadline, from when it is sent, so a timeout is
+	// told apart from our own shutdown and named in the error.
+	attemptCtx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(attemptCtx, http.MethodPost, w.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		// Only a bad URL gets here, which config validation prevents.
 		w.count("error")
@@ -228,14 +285,10 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		w.cfg.Metrics.WebhookDuration.Observe(time.Since(start).Seconds())
 	}
 	if err != nil {
-		// The client's error names the URL, whose path and query are the
-		// receiver's secret: logs and river_job keep its origin only.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = urlOrigin(w.cfg.URL)
-		}
+		var terr error
+		terr, outcome = w.transportError(ctx, attemptCtx, err)
 		w.count(w.failureResult(job))
-		return w.failed(log(), job, fmt.Errorf("POST: %w", redactURL(err)))
+		return w.failed(log(), job, terr)
 	}
 	// Read a bounded part of the answer so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -243,6 +296,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
+		outcome = OutcomeDelivered
 		w.count("delivered")
 		if w.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
 			log().Debug("webhook: delivered", "status", code, "duration", time.Since(start))
@@ -253,6 +307,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		log().Warn("webhook: receiver answered 410 Gone; delivery cancelled")
 		return river.JobCancel(fmt.Errorf("receiver answered %s", resp.Status))
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
+		outcome = OutcomeCongested
 		// River asks NextRetry only when another attempt follows.
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), w.cfg.Now()); ok && job.Attempt < job.MaxAttempts {
 			w.retryAfter.put(job.ID, job.Attempt, d)
@@ -315,6 +370,33 @@ func (w *Worker) count(result string) {
 	}
 }
 
+// transportError names what went wrong when no answer came (a timeout, a
+// refused connection, …) in words an operator reads in river_job.errors,
+// without the URL, and says what it tells the pacer.
+func (w *Worker) transportError(jobCtx, attemptCtx context.Context, err error) (error, Outcome) {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case jobCtx.Err() != nil:
+		// River cancelled the job (the gateway is stopping): nothing learnt
+		// about the receiver.
+		return fmt.Errorf("attempt cancelled before an answer: %w", context.Cause(jobCtx)), OutcomeNeutral
+	case errors.Is(attemptCtx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("timeout after %s: no answer from the receiver", w.cfg.Timeout), OutcomeCongested
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New("connection refused"), OutcomeCongested
+	case errors.Is(err, syscall.ECONNRESET):
+		return errors.New("connection reset by the receiver"), OutcomeCongested
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("connection closed by the receiver before an answer"), OutcomeCongested
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("connection failed: DNS lookup of %s: %s", dnsErr.Name, dnsErr.Err), OutcomeCongested
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return fmt.Errorf("connection failed: %v", opErr.Err), OutcomeCongested
+	}
+	return fmt.Errorf("connection failed: %w", redactURL(err)), OutcomeCongested
+}
+
 // redactURL drops the URL from a transport error: n8n webhook URLs are
 // bearer-like secrets, and these errors end up in logs and river_job.errors.
 func redactURL(err error) error {
@@ -341,13 +423,4 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
-}
-
-// urlOrigin is u's scheme://host[:port].
-func urlOrigin(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(webhook URL)"
-	}
-	return p.Scheme + "://" + p.Host
 }
