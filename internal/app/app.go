@@ -13,6 +13,7 @@ import (
 
 	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/cluster"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/httpapi"
@@ -38,7 +39,9 @@ type Option struct {
 	// HTTPServer adjusts the public server's read limits (tests shorten them).
 	HTTPServer func(*httpapi.ServerConfig)
 	// Service adjusts the chat service's config (tests put in a clock).
-	Service func(*chat.ServiceConfig)
+	Service    func(*chat.ServiceConfig)
+	Bus        func(*cluster.Config)
+	Membership func(*cluster.MembershipConfig)
 }
 
 // New builds the app: it connects to the database, migrates it when
@@ -57,6 +60,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promethe
 	// Started in this order, stopped in reverse: the edges stop first (the
 	// server and the gateway together), the database last.
 	a.parts.add("database", database{b.pool})
+	if b.bus != nil {
+		// After the group commit stops (its last sends are published),
+		// before the database closes.
+		a.parts.add("cluster", clusterParts{b.members, b.bus})
+	}
 	a.parts.add("group commit", b.sends)
 	if b.delivery.works {
 		a.parts.add("river", riverWorkers{b.delivery.river})

@@ -18,6 +18,7 @@ import (
 	"github.com/chatgw/chatgw/internal/auth"
 	"github.com/chatgw/chatgw/internal/chat"
 	"github.com/chatgw/chatgw/internal/clientip"
+	"github.com/chatgw/chatgw/internal/cluster"
 	"github.com/chatgw/chatgw/internal/config"
 	"github.com/chatgw/chatgw/internal/gateway"
 	"github.com/chatgw/chatgw/internal/guard"
@@ -47,14 +48,18 @@ type builder struct {
 	replyTokens *auth.ReplyTokens
 	delivery    delivery
 	sends       *postgres.GroupCommitter // the store, with group commit
+	seqs        gateway.SeqReader        // conversations' last seqs (the store)
 	service     *chat.Service
 	clientIPs   *clientip.Resolver
 	origins     origins.Policy
 	guard       *guard.Guard
 	gateway     *gateway.Gateway
-	api         http.Handler
-	http        *httpServer
-	pprof       *httpServer // nil when PPROF_ADDR is unset
+	// bus and members are the cluster (CLUSTER_BUS=postgres); nil when off.
+	bus     *cluster.Bus
+	members *cluster.Membership
+	api     http.Handler
+	http    *httpServer
+	pprof   *httpServer // nil when PPROF_ADDR is unset
 }
 
 // delivery is the webhook outbox: River inserts a job with each message;
@@ -235,7 +240,11 @@ func (b *builder) webhookDelivery() error {
 // messageService builds the store (with group commit, and a delivery job
 // inserted with each message when webhooks are on) and the chat service.
 func (b *builder) messageService() {
-	storeCfg := postgres.StoreConfig{}
+	storeCfg := postgres.StoreConfig{
+		// Exact across the cluster, in the database; the service's
+		// in-memory limiter below stays as a cheap filter in front.
+		SendLimit: postgres.SendLimit{Rate: b.cfg.RateLimit.MessagesPerSec, Burst: b.cfg.RateLimit.MessagesBurst},
+	}
 	if b.delivery.works {
 		storeCfg.Deliveries = b.delivery.river
 		storeCfg.DeliveryArgs = webhook.NewDeliveryArgs
@@ -243,6 +252,7 @@ func (b *builder) messageService() {
 	}
 	// SEND_BATCH_MAX=1 turns group commit off; 0 is the committer's default.
 	store := postgres.NewStore(b.pool, storeCfg)
+	b.seqs = store
 	b.sends = postgres.NewGroupCommitter(store, postgres.GroupCommitConfig{
 		MaxBatch: b.cfg.SendBatchMax, MaxWait: b.cfg.SendBatchWait,
 	})
@@ -286,6 +296,16 @@ func (b *builder) gatewayEdge() {
 		MaxSocketsPerIdentity: b.cfg.MaxSocketsPerIdentity,
 		ConnectLimiter:        limiterOrNil(ratelimit.New(ratelimit.PerMinute(b.cfg.RateLimit.ConnectsPerMin))),
 		ClientIP:              b.clientIPs.FromRequest,
+		// Even alone, a node orders each conversation's broadcasts by seq
+		// and fills gaps from the database.
+		Seqs: b.seqs,
+	}
+	clusterMetrics := cluster.NewMetrics(b.reg)
+	gwCfg.GapFills = clusterMetrics.GapFills
+	if b.cfg.ClusterBus == "postgres" {
+		b.clusterNode(&gwCfg, clusterMetrics)
+	} else {
+		clusterMetrics.Nodes.Set(1)
 	}
 	for _, o := range b.opts {
 		if o.Gateway != nil {
@@ -293,7 +313,38 @@ func (b *builder) gatewayEdge() {
 		}
 	}
 	b.gateway = gateway.New(gwCfg)
-	b.service.SetBroadcaster(b.gateway)
+	if b.bus != nil {
+		// Messages go to the local sockets, then to the other nodes.
+		b.bus.SetLocal(b.gateway)
+		b.service.SetBroadcaster(b.bus)
+	} else {
+		b.service.SetBroadcaster(b.gateway)
+	}
+}
+
+// clusterNode builds the bus and the membership of CLUSTER_BUS=postgres
+// and links the gateway to them.
+func (b *builder) clusterNode(gwCfg *gateway.Config, m *cluster.Metrics) {
+	log := b.log.With("component", "cluster")
+	busCfg := cluster.Config{Pool: b.pool, Node: b.cfg.NodeID, Metrics: m, Logger: log}
+	memberCfg := cluster.MembershipConfig{
+		Pool: b.pool, Node: b.cfg.NodeID, Metrics: m, Logger: log,
+		// The gateway is built after this; these run once it serves.
+		OnSilent:    func(nodes []string) { b.gateway.NodesSilent(nodes) },
+		OnForgotten: func() { b.gateway.Reregister() },
+		OnTick:      func() { b.gateway.CheckGaps() },
+	}
+	for _, o := range b.opts {
+		if o.Bus != nil {
+			o.Bus(&busCfg)
+		}
+		if o.Membership != nil {
+			o.Membership(&memberCfg)
+		}
+	}
+	b.bus = cluster.NewBus(busCfg)
+	b.members = cluster.NewMembership(memberCfg)
+	gwCfg.Cluster = clusterLink{Bus: b.bus, members: b.members}
 }
 
 // httpAPI builds the HTTP API, health and metrics included.

@@ -27,7 +27,7 @@ const wf = JSON.parse(fs.readFileSync(wfPath, 'utf8'));
 const code = wf.nodes.find((n) => n.type === 'n8n-nodes-base.code').parameters.jsCode;
 const fn = new (Object.getPrototypeOf(async function () {}).constructor)('$input', '$env', 'require', code);
 const ctx = { helpers: { getBinaryDataBuffer: async () => Buffer.from(raw, 'utf8') } };
-fn.call(ctx, { all: () => [{ json: { headers } }] }, { CHATGW_WEBHOOK_SECRET: secret }, require)
+fn.call(ctx, { all: () => [{ json: { headers }, binary: { data: { mimeType: 'application/json' } } }] }, { CHATGW_WEBHOOK_SECRET: secret }, require)
   .then(([r]) => console.log(JSON.stringify({ valid: r.json.valid, reason: r.json.reason, content: r.json.content })));
 `
 

@@ -125,6 +125,22 @@ func StartWith(t testing.TB, env map[string]string, opts ...app.Option) *Server 
 	}
 }
 
+// StartCluster runs n gateways on one fresh database, as n nodes of one
+// cluster (CLUSTER_BUS=postgres), named node-1..node-n.
+func StartCluster(t testing.TB, n int, env map[string]string, opts ...app.Option) []*Server {
+	t.Helper()
+	dbURL := pgtest.NewDatabase(t)
+	nodes := make([]*Server, n)
+	for i := range nodes {
+		vars := map[string]string{"DATABASE_URL": dbURL, "NODE_ID": fmt.Sprintf("node-%d", i+1)}
+		for k, v := range env {
+			vars[k] = v
+		}
+		nodes[i] = StartWith(t, vars, opts...)
+	}
+	return nodes
+}
+
 // WaitStats waits until the gateway's registry satisfies cond (it wakes on
 // every change of the registry, never sleeps) and returns that state.
 func (s *Server) WaitStats(t testing.TB, cond func(gateway.Stats) bool) gateway.Stats {

@@ -92,6 +92,11 @@ type NewMessage struct {
 	SocketID string
 	// Deliver asks for a webhook delivery in the same transaction.
 	Deliver bool
+	// Limited says the message counts against its conversation's message
+	// limit (users' and technicians' messages; not the bot's). A store
+	// that enforces the limit itself (across processes) refuses it with
+	// RATE_LIMITED, taking no seq.
+	Limited bool
 }
 
 // Broadcaster fans committed changes out to the sockets that follow them,
@@ -402,6 +407,7 @@ func (s *Service) SendMessage(ctx context.Context, id Identity, in SendInput) (S
 		SocketID:        in.SocketID,
 		// A bot's message never goes back to the bot, so a workflow cannot loop.
 		Deliver: sender != SenderBot,
+		Limited: sender != SenderBot,
 	})
 	if errors.Is(err, ErrNotFound) && scoped(id) {
 		// Deleted since the credential was checked; scoped credentials never

@@ -55,6 +55,9 @@ type Config struct {
 	SendBatchMax  int           // SEND_BATCH_MAX: most messages per transaction; 1 disables group commit; 0: postgres.DefaultBatchMax
 	SendBatchWait time.Duration // SEND_BATCH_WAIT, 0: extra wait for a batch that is not full (0: a lone send never waits)
 
+	ClusterBus string // CLUSTER_BUS, "postgres": every process on DATABASE_URL is one gateway; "off": a lone process
+	NodeID     string // NODE_ID, "<hostname>-<random>": this process in logs, metrics and the cluster (1..64 of [A-Za-z0-9._-])
+
 	PprofAddr string // PPROF_ADDR: listen address of net/http/pprof on its own listener; empty = off
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, 15s

@@ -447,6 +447,27 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 	}
 }
 
+func TestClusterVariables(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"JWT_SECRET": strings.Repeat("k", 32)}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres", c.ClusterBus)
+	require.Regexp(t, `^[A-Za-z0-9._-]+-[0-9a-f]{8}$`, c.NodeID)
+	c2, err := Load(env(map[string]string{"JWT_SECRET": strings.Repeat("k", 32)}))
+	require.NoError(t, err)
+	require.NotEqual(t, c.NodeID, c2.NodeID, "two processes on one host get different ids")
+
+	c, err = Load(env(map[string]string{"JWT_SECRET": strings.Repeat("k", 32), "CLUSTER_BUS": "off", "NODE_ID": "gw-1"}))
+	require.NoError(t, err)
+	require.Equal(t, "off", c.ClusterBus)
+	require.Equal(t, "gw-1", c.NodeID)
+
+	_, err = Load(env(map[string]string{"JWT_SECRET": strings.Repeat("k", 32), "CLUSTER_BUS": "redis"}))
+	require.ErrorContains(t, err, "CLUSTER_BUS")
+	_, err = Load(env(map[string]string{"JWT_SECRET": strings.Repeat("k", 32), "NODE_ID": "a b"}))
+	require.ErrorContains(t, err, "NODE_ID")
+}
+
 // The webhook URL's path and query are n8n's secret: the start-up line
 // shows its origin only (contract §6).
 func TestLogValueShowsWebhookOriginOnly(t *testing.T) {

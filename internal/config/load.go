@@ -1,7 +1,9 @@
 package config
 
 import (
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -271,6 +273,16 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SendBatchWait = l.nonNegativeDuration("SEND_BATCH_WAIT", 0)
 	if c.SendBatchWait > time.Second {
 		l.fail(errf("SEND_BATCH_WAIT", "must be at most 1s, got %q", c.SendBatchWait.String()))
+	}
+	c.ClusterBus = strings.ToLower(l.str("CLUSTER_BUS", "postgres"))
+	if c.ClusterBus != "postgres" && c.ClusterBus != "off" {
+		l.fail(errf("CLUSTER_BUS", "must be postgres or off, got %q", l.str("CLUSTER_BUS", "")))
+	}
+	c.NodeID = l.str("NODE_ID", "")
+	if c.NodeID == "" {
+		c.NodeID = defaultNodeID()
+	} else if !validNodeID(c.NodeID) {
+		l.fail(errf("NODE_ID", "must be 1 to 64 of A-Z a-z 0-9 . _ -, got %q", c.NodeID))
 	}
 	c.PprofAddr = l.str("PPROF_ADDR", "")
 	if c.PprofAddr != "" {
@@ -547,4 +559,45 @@ func validHeaderValue(s string) bool {
 		}
 	}
 	return true
+}
+
+// defaultNodeID is "<hostname>-<random>": readable in logs, unique even
+// when two processes share a host name (containers restarted in place).
+func defaultNodeID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "chatgw"
+	}
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	id := host + "-" + hex.EncodeToString(r[:])
+	var b strings.Builder
+	for _, ch := range id {
+		if validNodeIDRune(ch) {
+			b.WriteRune(ch)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	id = b.String()
+	if len(id) > 64 {
+		id = id[len(id)-64:]
+	}
+	return id
+}
+
+func validNodeID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, ch := range id {
+		if !validNodeIDRune(ch) {
+			return false
+		}
+	}
+	return true
+}
+
+func validNodeIDRune(ch rune) bool {
+	return ch == '.' || ch == '_' || ch == '-' || ('0' <= ch && ch <= '9') || ('a' <= ch && ch <= 'z') || ('A' <= ch && ch <= 'Z')
 }

@@ -80,6 +80,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("send_batch_max", c.SendBatchMax),
 		slog.String("send_batch_wait", c.SendBatchWait.String()),
 		slog.String("pprof_addr", c.PprofAddr),
+		slog.String("cluster_bus", c.ClusterBus),
+		slog.String("node_id", c.NodeID),
 	)
 }
 

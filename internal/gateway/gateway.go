@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -79,6 +81,22 @@ type Config struct {
 	// ClientIP returns the client address of a handshake request (see
 	// clientip). Default: the TCP peer's IP.
 	ClientIP func(r *http.Request) string
+
+	// Seqs reads conversations' last seqs, for the per-conversation order
+	// cursor (a new room starts where its conversation stands; gap checks).
+	// Nil: a cursor starts at the first message it sees, and there are no
+	// gap checks (a lone process over an in-memory store).
+	Seqs SeqReader
+	// OrderWait is how long a message that arrives before its
+	// predecessor waits for it before the gap is filled from the
+	// database. Default 150ms.
+	OrderWait time.Duration
+	// GapFills counts messages delivered by a gap fill
+	// (chatgw_bus_gap_fills_total); nil: not counted.
+	GapFills prometheus.Counter
+	// Cluster connects this node to the others (CLUSTER_BUS=postgres);
+	// nil: a lone process.
+	Cluster Cluster
 }
 
 // DefaultMaxSocketsPerIdentity is MAX_SOCKETS_PER_IDENTITY's default.
@@ -113,6 +131,9 @@ func (c *Config) withDefaults() Config {
 	if out.ClientIP == nil {
 		out.ClientIP = peerIP
 	}
+	if out.OrderWait <= 0 {
+		out.OrderWait = 150 * time.Millisecond
+	}
 	if out.ConnectTimeout <= 0 {
 		out.ConnectTimeout = DefaultConnectTimeout
 	}
@@ -143,6 +164,10 @@ type Gateway struct {
 	sessions sessions
 	// typingActive counts typing indicators waiting to expire.
 	typingActive atomic.Int64
+	// resyncing is set while a gap check runs.
+	resyncing atomic.Bool
+	// remoteTyping holds other nodes' typing indicators shown here.
+	remoteTyping remoteTyping
 
 	// inflight counts client events being handled, so shutdown can let
 	// their transactions finish before it closes the connections; idle is
@@ -185,6 +210,9 @@ type session struct {
 	typingMu sync.Mutex
 	typing   map[uuid.UUID]*typingState
 	closed   bool // disconnected: start no more timers
+
+	// registration in the cluster registry (Config.Cluster).
+	registration registration
 }
 
 // New builds a Gateway. Serve it with Handler on /socket.io/.
@@ -195,9 +223,16 @@ func New(cfg Config) *Gateway {
 		log:     cfg.Logger,
 		svc:     cfg.Service,
 		metrics: cfg.Metrics,
-		hub:     newHub(cfg.MaxSocketsPerIdentity, cfg.Metrics.SocketsConnected),
 		origins: cfg.Origins,
 		idle:    make(chan struct{}),
+	}
+	perIdentity := cfg.MaxSocketsPerIdentity
+	if cfg.Cluster != nil {
+		perIdentity = math.MaxInt // the cluster registry decides (cluster.go)
+	}
+	g.hub = newHub(perIdentity, cfg.Metrics.SocketsConnected)
+	if cfg.Seqs != nil {
+		g.hub.newRoom = func(r *room) { go g.initCursor(r) }
 	}
 
 	opts := socket.DefaultServerOptions()
@@ -233,66 +268,61 @@ func New(cfg Config) *Gateway {
 func (g *Gateway) Handler() http.Handler { return g.handler }
 
 // MessageCreated implements chat.Broadcaster: every socket in the
-// conversation's room but the sender gets `message`. Emitting only queues
-// the packet on each socket, so one slow client cannot hold up the others.
+// conversation's room but the sender gets `message`, in seq order (see
+// cursor). Emitting only queues the packet on each socket, so one slow
+// client cannot hold up the others.
 func (g *Gateway) MessageCreated(msg chat.Message, exceptSocketID string) {
 	g.metrics.Messages.WithLabelValues(string(msg.Sender)).Inc()
-	var wire json.RawMessage // encoded once for every member, when there is one
-	for _, m := range g.hub.members(msg.ConversationID) {
-		if string(m.sess.id) == exceptSocketID {
-			continue
-		}
-		if wire == nil {
-			wire = encodeMessage(msg)
-		}
-		m.stream.deliver(m.sess, msg, wire)
+	g.offer(msg, nil, exceptSocketID)
+}
+
+// RemoteMessage delivers a message another node committed (the cluster
+// bus); except is its sending socket.
+func (g *Gateway) RemoteMessage(msg chat.Message, except string) {
+	g.offer(msg, nil, except)
+}
+
+// RemoteMessageRef says another node committed seq in conv without
+// sending the message (it did not fit in a notification): the room reads it.
+func (g *Gateway) RemoteMessageRef(conv uuid.UUID, seq int64) {
+	r := g.hub.room(conv)
+	if r == nil {
+		return
+	}
+	c := r.cursor
+	c.mu.Lock()
+	need := c.next != 0 && seq >= c.next
+	c.mu.Unlock()
+	if need {
+		go g.fill(r)
 	}
 }
 
 // ConversationUpdated implements chat.Broadcaster: every socket in the
-// conversation's room gets conversation-updated.
+// conversation's room gets conversation-updated, on every node.
 func (g *Gateway) ConversationUpdated(conversationID uuid.UUID, status chat.Status) {
 	wire, _ := json.Marshal(map[string]any{"conversationId": conversationID, "status": status})
-	g.emitToRoom(conversationID, "conversation-updated", wire)
+	g.ConversationEvent("conversation-updated", conversationID, wire)
 }
 
 // ConversationActivity implements chat.Broadcaster: every socket following
-// the inbox gets conversation-activity.
+// the inbox gets conversation-activity, on every node.
 func (g *Gateway) ConversationActivity(item chat.InboxItem) {
 	wire, err := item.MarshalJSON()
 	if err != nil {
 		g.log.Error("conversation-activity not encoded", "conversation_id", item.ConversationID, "error", err)
 		return
 	}
-	g.emitToInbox(wire)
+	g.ConversationEvent("conversation-activity", item.ConversationID, wire)
 }
 
-// RemoteConversationEvent fans out a conversation-updated or
-// conversation-activity event another node emitted (body is the event's
-// payload as that node encoded it), for a cluster bus.
-func (g *Gateway) RemoteConversationEvent(kind string, conversationID uuid.UUID, body json.RawMessage) {
-	switch kind {
-	case "conversation-updated":
-		g.emitToRoom(conversationID, kind, body)
-	case "conversation-activity":
-		g.emitToInbox(body)
-	default:
-		g.log.Warn("unknown conversation event from the bus", "kind", kind)
-	}
-}
-
-// emitToRoom queues event on every socket of the conversation's room.
-// Emitting only queues the packet, so a slow client holds up nobody.
-func (g *Gateway) emitToRoom(conversationID uuid.UUID, event string, wire json.RawMessage) {
-	for _, m := range g.hub.members(conversationID) {
-		_ = m.sess.socket.Emit(event, wire)
-	}
-}
-
-// emitToInbox queues conversation-activity on every inbox follower.
+// emitToInbox queues conversation-activity on every inbox follower of this
+// node. Emitting only queues the packet, so a slow client holds up nobody.
 func (g *Gateway) emitToInbox(wire json.RawMessage) {
 	for _, sess := range g.hub.inboxFollowers() {
-		_ = sess.socket.Emit("conversation-activity", wire)
+		if sess.socket.Connected() {
+			_ = sess.socket.Emit("conversation-activity", wire)
+		}
 	}
 }
 
@@ -406,6 +436,7 @@ func (g *Gateway) onConnection(s *socket.Socket) {
 // its typing indicators (the others see typing:false).
 func (g *Gateway) closeSession(sess *session, reason string) {
 	g.clearTyping(sess)
+	g.unregisterCluster(sess)
 	if g.hub.unregister(sess) {
 		sess.log.Info("socket disconnected", "reason", reason)
 	}

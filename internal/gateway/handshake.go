@@ -100,6 +100,7 @@ func (g *Gateway) admit(s *socket.Socket, sess *session) {
 	for _, old := range evicted {
 		g.replace(old)
 	}
+	g.registerCluster(sess)
 }
 
 // authRequest is the handshake's auth object, decoded and checked for

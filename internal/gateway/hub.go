@@ -27,11 +27,22 @@ type hub struct {
 	nextOrder  uint64
 	sockets    map[socket.SocketId]*session
 	byIdentity map[string][]*session // oldest first
-	rooms      map[uuid.UUID]map[*session]*stream
+	rooms      map[uuid.UUID]*room
+	changed    chan struct{} // closed and replaced on every change
 	// inbox holds the technicians' sockets that follow every conversation's
 	// activity (client-join-inbox).
-	inbox   map[*session]struct{}
-	changed chan struct{} // closed and replaced on every change
+	inbox map[*session]struct{}
+	// newRoom is called (under mu) for every room created, so its cursor
+	// can learn where the conversation stands.
+	newRoom func(r *room)
+}
+
+// room is a conversation with sockets on this node: its members (guarded
+// by hub.mu) and the cursor that puts its messages in seq order.
+type room struct {
+	conv    uuid.UUID
+	members map[*session]*stream
+	cursor  *cursor
 }
 
 func newHub(maxPerIdentity int, gauge prometheus.Gauge) *hub {
@@ -40,7 +51,7 @@ func newHub(maxPerIdentity int, gauge prometheus.Gauge) *hub {
 		gauge:          gauge,
 		sockets:        make(map[socket.SocketId]*session),
 		byIdentity:     make(map[string][]*session),
-		rooms:          make(map[uuid.UUID]map[*session]*stream),
+		rooms:          make(map[uuid.UUID]*room),
 		inbox:          make(map[*session]struct{}),
 		changed:        make(chan struct{}),
 	}
@@ -133,12 +144,15 @@ func (h *hub) join(sess *session, conv uuid.UUID, replayFrom *int64) (st *stream
 		sess.rooms = make(map[uuid.UUID]*stream)
 	}
 	sess.rooms[conv] = st
-	members := h.rooms[conv]
-	if members == nil {
-		members = make(map[*session]*stream)
-		h.rooms[conv] = members
+	r := h.rooms[conv]
+	if r == nil {
+		r = &room{conv: conv, members: make(map[*session]*stream), cursor: &cursor{}}
+		h.rooms[conv] = r
+		if h.newRoom != nil {
+			h.newRoom(r)
+		}
 	}
-	members[sess] = st
+	r.members[sess] = st
 	h.signal()
 	return st, true
 }
@@ -194,10 +208,14 @@ func (h *hub) isMember(sess *session, conv uuid.UUID) bool {
 }
 
 func (h *hub) removeMember(conv uuid.UUID, sess *session) {
-	members := h.rooms[conv]
-	delete(members, sess)
-	if len(members) == 0 {
+	r := h.rooms[conv]
+	if r == nil {
+		return
+	}
+	delete(r.members, sess)
+	if len(r.members) == 0 {
 		delete(h.rooms, conv)
+		r.cursor.close()
 	}
 }
 
@@ -212,9 +230,49 @@ type member struct {
 func (h *hub) members(conv uuid.UUID) []member {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]member, 0, len(h.rooms[conv]))
-	for sess, st := range h.rooms[conv] {
+	r := h.rooms[conv]
+	if r == nil {
+		return nil
+	}
+	out := make([]member, 0, len(r.members))
+	for sess, st := range r.members {
 		out = append(out, member{sess, st})
+	}
+	return out
+}
+
+// room returns the conversation's room, nil when no local socket is in it.
+func (h *hub) room(conv uuid.UUID) *room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rooms[conv]
+}
+
+// roomList returns a snapshot of every room.
+func (h *hub) roomList() map[uuid.UUID]*room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[uuid.UUID]*room, len(h.rooms))
+	for conv, r := range h.rooms {
+		out[conv] = r
+	}
+	return out
+}
+
+// socket returns the session of a local socket, nil when there is none.
+func (h *hub) socket(id string) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sockets[socket.SocketId(id)]
+}
+
+// sessions returns a snapshot of every local socket's session.
+func (h *hub) sessions() []*session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*session, 0, len(h.sockets))
+	for _, s := range h.sockets {
+		out = append(out, s)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -128,5 +129,9 @@ func (g *Gateway) broadcastTyping(sess *session, conv uuid.UUID, on bool) {
 		if m.sess != sess && m.sess.socket.Connected() {
 			_ = m.sess.socket.Emit("typing", body)
 		}
+	}
+	if g.cfg.Cluster != nil {
+		wire, _ := json.Marshal(body)
+		g.cfg.Cluster.Typing(conv, string(sess.id), wire)
 	}
 }

@@ -139,12 +139,19 @@ func (s *Store) appendBatchFast(ctx context.Context, msgs []chat.NewMessage, lea
 		return err
 	}
 	answered, inserts := answerOrInsert(msgs, leaders, exists, stored)
+	var firstSeqs map[uuid.UUID]int64
 	if len(inserts) > 0 {
-		firstSeqs, after, err := reserveSeqs(ctx, q, msgs, inserts)
+		var refused map[int]appendRes
+		firstSeqs, inserts, refused, err = s.reserveSeqs(ctx, q, msgs, inserts)
 		if err != nil {
 			return err
 		}
-		inserted, err := insertMessages(ctx, q, msgs, inserts, firstSeqs)
+		for i, r := range refused {
+			answered[i] = r
+		}
+	}
+	if len(inserts) > 0 {
+		inserted, after, err := insertMessages(ctx, q, msgs, inserts, firstSeqs)
 		if err != nil {
 			return err
 		}
@@ -185,7 +192,7 @@ func conversationsOf(msgs []chat.NewMessage, leaders []int) []uuid.UUID {
 func compareUUID(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 
 // lockConversations takes the row locks of convs (held until the
-// transaction ends) and reports which exist, and which were closed (read
+// transaction ends) and reports which exist and which were closed (read
 // under the lock, so exact).
 func lockConversations(ctx context.Context, q *dbsqlc.Queries, convs []uuid.UUID) (exists, closed map[uuid.UUID]bool, err error) {
 	found, err := q.LockConversations(ctx, convs)
@@ -249,51 +256,54 @@ func answerOrInsert(msgs []chat.NewMessage, leaders []int, exists map[uuid.UUID]
 	return answered, inserts
 }
 
-// inboxUpdate is what one batch does to one conversation.
-type inboxUpdate struct {
-	count  int64     // messages to insert
-	last   uuid.UUID // the last of them, the conversation's last message
-	reopen bool      // one of them is a user's
-}
-
-// reserveSeqs takes, in one UPDATE, the seqs of every conversation of the
-// messages to insert, and keeps the inbox's columns (last message, last
-// activity, reopen) in the same statement. It returns the first seq of
-// each conversation and the conversations as the update left them.
-func reserveSeqs(ctx context.Context, q *dbsqlc.Queries, msgs []chat.NewMessage, inserts []int) (map[uuid.UUID]int64, map[uuid.UUID]chat.Conversation, error) {
-	updates := map[uuid.UUID]*inboxUpdate{}
+// reserveSeqs applies the conversations' message limit to the limited
+// messages among inserts (GCRA, in the UPDATE that takes the seqs, under
+// the rows' locks) and takes one seq per message that passes. It returns
+// each conversation's first seq, the inserts that pass (in order: a
+// conversation's first limited messages pass, the later ones do not) and
+// the answers of the refused ones, which take no seq.
+func (s *Store) reserveSeqs(ctx context.Context, q *dbsqlc.Queries, msgs []chat.NewMessage, inserts []int) (first map[uuid.UUID]int64, passed []int, refused map[int]appendRes, err error) {
+	counts, limited := map[uuid.UUID]int64{}, map[uuid.UUID]int64{}
 	for _, i := range inserts {
-		m := msgs[i]
-		u := updates[m.ConversationID]
-		if u == nil {
-			u = &inboxUpdate{}
-			updates[m.ConversationID] = u
+		c := msgs[i].ConversationID
+		counts[c]++
+		if msgs[i].Limited {
+			limited[c]++
 		}
-		u.count++
-		u.last = m.ID
-		u.reopen = u.reopen || m.Sender == chat.SenderUser
 	}
-	var reserve dbsqlc.ReserveSeqsParams
-	for c, u := range updates {
+	reserve := dbsqlc.ReserveSeqsParams{IntervalSecs: s.cfg.SendLimit.interval(), Burst: s.cfg.SendLimit.burst()}
+	for c, n := range counts {
 		reserve.Ids = append(reserve.Ids, c)
-		reserve.Counts = append(reserve.Counts, u.count)
-		reserve.LastMessageIds = append(reserve.LastMessageIds, u.last)
-		reserve.Reopens = append(reserve.Reopens, u.reopen)
+		reserve.Counts = append(reserve.Counts, n)
+		reserve.Limited = append(reserve.Limited, limited[c])
 	}
 	reserved, err := q.ReserveSeqs(ctx, reserve)
 	if err != nil {
-		return nil, nil, fmt.Errorf("next seqs: %w", err)
+		return nil, nil, nil, fmt.Errorf("next seqs: %w", err)
 	}
-	if len(reserved) != len(updates) {
-		return nil, nil, fmt.Errorf("next seqs: %d of %d conversations updated", len(reserved), len(updates))
+	if len(reserved) != len(counts) {
+		return nil, nil, nil, fmt.Errorf("next seqs: %d of %d conversations updated", len(reserved), len(counts))
 	}
-	first := make(map[uuid.UUID]int64, len(updates))
-	after := make(map[uuid.UUID]chat.Conversation, len(updates))
+	first = make(map[uuid.UUID]int64, len(counts))
+	allowed := make(map[uuid.UUID]int64, len(counts))
+	wait := make(map[uuid.UUID]float64, len(counts))
 	for _, r := range reserved {
-		first[r.ID] = r.LastSeq - updates[r.ID].count + 1
-		after[r.ID] = toConversation(r)
+		first[r.ID] = r.LastSeq - r.Reserved + 1
+		allowed[r.ID], wait[r.ID] = r.Allowed, r.RetryAfterSecs
 	}
-	return first, after, nil
+	refused = map[int]appendRes{}
+	for _, i := range inserts {
+		c := msgs[i].ConversationID
+		if msgs[i].Limited {
+			if allowed[c] == 0 {
+				refused[i] = appendRes{err: errRateLimited(wait[c])}
+				continue
+			}
+			allowed[c]--
+		}
+		passed = append(passed, i)
+	}
+	return first, passed, refused, nil
 }
 
 // insertMessages inserts msgs[i] for every i of inserts in one INSERT,
@@ -302,7 +312,11 @@ func reserveSeqs(ctx context.Context, q *dbsqlc.Queries, msgs []chat.NewMessage,
 // clientMessageId appeared between findStoredClientIDs and the insert (a
 // writer that does not take the conversation's lock): the seqs taken would
 // leave a gap, so the batch must be rolled back and run again.
-func insertMessages(ctx context.Context, q *dbsqlc.Queries, msgs []chat.NewMessage, inserts []int, firstSeqs map[uuid.UUID]int64) ([]chat.Message, error) {
+//
+// The same statement keeps the inbox's columns of the conversations (their
+// last message, last activity, reopen); after holds each conversation as
+// it left them.
+func insertMessages(ctx context.Context, q *dbsqlc.Queries, msgs []chat.NewMessage, inserts []int, firstSeqs map[uuid.UUID]int64) (_ []chat.Message, after map[uuid.UUID]chat.Conversation, _ error) {
 	n := len(inserts)
 	next := maps.Clone(firstSeqs)
 	params := dbsqlc.InsertMessagesParams{
@@ -325,26 +339,44 @@ func insertMessages(ctx context.Context, q *dbsqlc.Queries, msgs []chat.NewMessa
 		params.Contents[j] = m.Content
 		params.ClientMessageIds[j] = emptyIfNull(m.ClientMessageID)
 	}
+	// Per conversation: its last message of the batch, and whether a
+	// user's message is among them.
+	last := map[uuid.UUID]uuid.UUID{}
+	reopen := map[uuid.UUID]bool{}
+	for _, i := range inserts {
+		c := msgs[i].ConversationID
+		last[c] = msgs[i].ID
+		reopen[c] = reopen[c] || msgs[i].Sender == chat.SenderUser
+	}
+	for c, id := range last {
+		params.InboxIds = append(params.InboxIds, c)
+		params.LastMessageIds = append(params.LastMessageIds, id)
+		params.Reopens = append(params.Reopens, reopen[c])
+	}
 	rows, err := q.InsertMessages(ctx, params)
 	if err != nil {
-		return nil, fmt.Errorf("insert messages: %w", err)
+		return nil, nil, fmt.Errorf("insert messages: %w", err)
 	}
 	if len(rows) != n {
-		return nil, errRetryBatch
+		return nil, nil, errRetryBatch
 	}
 	byID := make(map[uuid.UUID]chat.Message, n)
+	after = make(map[uuid.UUID]chat.Conversation, len(last))
 	for _, r := range rows {
-		byID[r.ID] = toMessage(r)
+		byID[r.ID] = toMessage(dbsqlc.Message{ID: r.ID, ConversationID: r.ConversationID, Seq: r.Seq, Sender: r.Sender,
+			SenderID: r.SenderID, Content: r.Content, ClientMessageID: r.ClientMessageID, CreatedAt: r.CreatedAt})
+		after[r.ConversationID] = toConversation(dbsqlc.Conversation{ID: r.ConversationID, OwnerID: r.ConvOwnerID,
+			Metadata: r.ConvMetadata, CreatedAt: r.ConvCreatedAt, Status: r.ConvStatus, LastActivityAt: r.ConvLastActivityAt})
 	}
 	out := make([]chat.Message, n)
 	for j, i := range inserts {
 		msg, ok := byID[msgs[i].ID]
 		if !ok {
-			return nil, errRetryBatch
+			return nil, nil, errRetryBatch
 		}
 		out[j] = msg
 	}
-	return out, nil
+	return out, after, nil
 }
 
 // insertDeliveryJobs queues, in tx, the delivery jobs of the inserted

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,37 @@ type StoreConfig struct {
 	// often missed. A Store on a caller's transaction never calls it: the
 	// commit, and so the report, is the caller's.
 	Committed func(chat.Message)
+	// SendLimit is the per-conversation message limit
+	// (RATE_LIMIT_MESSAGES_*), applied to NewMessage.Limited messages by
+	// the statement that locks the conversation and takes its seq, so it
+	// holds across every process on the database. Zero Rate: no limit.
+	SendLimit SendLimit
+}
+
+// SendLimit is a rate (messages per second) with a burst.
+type SendLimit struct {
+	Rate  float64
+	Burst int
+}
+
+// interval is GCRA's emission interval in seconds (0: no limit).
+func (l SendLimit) interval() float64 {
+	if l.Rate <= 0 {
+		return 0
+	}
+	return 1 / l.Rate
+}
+
+func (l SendLimit) burst() int64 { return int64(max(l.Burst, 1)) }
+
+// errRateLimited is the answer to a message the conversation's limit
+// refuses; wait is when the next one would pass.
+func errRateLimited(waitSecs float64) error {
+	return &chat.Error{
+		Code:       chat.CodeRateLimited,
+		Message:    "too many messages in this conversation; retry later",
+		RetryAfter: max(time.Duration(waitSecs*float64(time.Second)), time.Millisecond),
+	}
 }
 
 // Store implements chat.Store on PostgreSQL.
@@ -167,22 +199,31 @@ func (s *Store) committed(m chat.NewMessage, msg chat.Message) {
 }
 
 // appendTx is the per-message work: take the next seq (the conversation's
-// row lock serialises senders until tx ends) and, in the same statement,
-// make the message the conversation's last one (reopening it for a user's
-// message); insert the message; enqueue its delivery. It returns
-// errDuplicate when a concurrent transaction committed the same
-// clientMessageId first; tx must then be rolled back.
+// row lock serialises senders until tx ends), insert the message, enqueue
+// its delivery. It returns errDuplicate when a concurrent transaction
+// committed the same clientMessageId first; tx must then be rolled back.
 func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, m chat.NewMessage) (chat.Appended, error) {
 	q := s.q.WithTx(tx)
 	reopen := m.Sender == chat.SenderUser
-	next, err := q.NextSeq(ctx, dbsqlc.NextSeqParams{ID: m.ConversationID, MessageID: m.ID, Reopen: reopen})
+	next, err := q.NextSeq(ctx, dbsqlc.NextSeqParams{
+		ID:           m.ConversationID,
+		MessageID:    m.ID,
+		Reopen:       reopen,
+		Limited:      m.Limited,
+		IntervalSecs: s.cfg.SendLimit.interval(),
+		Burst:        s.cfg.SendLimit.burst(),
+	})
 	if err != nil {
 		return chat.Appended{}, mapErr("append message: next seq", err)
 	}
+	if !next.Allowed {
+		return chat.Appended{}, errRateLimited(next.RetryAfterSecs)
+	}
+	seq := next.Conversation.LastSeq
 	row, err := q.InsertMessage(ctx, dbsqlc.InsertMessageParams{
 		ID:              m.ID,
 		ConversationID:  m.ConversationID,
-		Seq:             next.Conversation.LastSeq,
+		Seq:             seq,
 		Sender:          string(m.Sender),
 		SenderID:        m.SenderID,
 		Content:         m.Content,

@@ -7,6 +7,7 @@
 //
 //	chatgw-bench throughput [-senders 200] [-duration 15s] [-warmup 3s] [-compare] [-receiver ok|hang|none]
 //	chatgw-bench latency    [-rate 1000] [-conns 200] [-duration 15s]
+//	chatgw-bench crossnode  [-rate 1000] [-conns 100] [-duration 15s]  (two nodes: send on one, receive on the other)
 //	chatgw-bench idle       [-conns 10000] [-hold 10s] [-profiles DIR]
 //	chatgw-bench ceiling    [-clients 32] [-duration 10s] [-batch 50]
 //
@@ -39,6 +40,7 @@ const usage = `usage: chatgw-bench COMMAND [flags]
 commands:
   throughput   closed-loop senders (one anonymous conversation each): acked msg/s, ack latency, webhook deliveries/s
   latency      open loop at a fixed offered rate: ack latency p50/p90/p99/max
+  crossnode    two nodes: open loop sends on node 1, delivery to sockets on node 2 (cluster bus) p50/p99
   idle         N idle WebSockets: server RSS per connection, connect rate, heap/goroutine profiles
   ceiling      the same rows straight into PostgreSQL: one message per transaction, and batched
 
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return throughputCmd(ctx, rest, stdout)
 	case "latency":
 		return latencyCmd(ctx, rest, stdout)
+	case "crossnode":
+		return crossnodeCmd(ctx, rest, stdout)
 	case "idle":
 		return idleCmd(ctx, rest, stdout)
 	case "ceiling":

@@ -41,9 +41,10 @@ type Conn struct {
 	nextID  uint64
 	pending map[uint64]AckFunc
 
-	events atomic.Uint64 // server events received (message, message-saved, ...)
-	done   chan struct{}
-	err    error
+	events  atomic.Uint64 // server events received (message, message-saved, ...)
+	onEvent atomic.Pointer[func([]byte)]
+	done    chan struct{}
+	err     error
 }
 
 // Dial connects to base (http://host:port) and joins namespace "/"
@@ -148,6 +149,9 @@ func (c *Conn) readLoop() {
 				}
 			case '2':
 				c.events.Add(1)
+				if f := c.onEvent.Load(); f != nil {
+					(*f)(p[2:])
+				}
 			case '1':
 				c.fail(errors.New("socket.io disconnect"))
 				return
@@ -205,6 +209,11 @@ func (c *Conn) EmitAck(event string, payload []byte, ack AckFunc) error {
 	}
 	return nil
 }
+
+// OnEvent sets a function given every server event's packet body (the
+// JSON array ["name", args...]), on the connection's reader goroutine: it
+// must be quick.
+func (c *Conn) OnEvent(f func(body []byte)) { c.onEvent.Store(&f) }
 
 // Close closes the WebSocket.
 func (c *Conn) Close() error { return c.ws.Close() }

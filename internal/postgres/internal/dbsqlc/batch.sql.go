@@ -7,25 +7,42 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
 
 const insertMessages = `-- name: InsertMessages :many
-INSERT INTO messages (id, conversation_id, seq, sender, sender_id, content, client_message_id)
-SELECT k.id, k.conversation_id, k.seq, k.sender, NULLIF(k.sender_id, ''), k.content, NULLIF(k.client_message_id, '')
-FROM (SELECT unnest($1::uuid[]) AS id,
-             unnest($2::uuid[]) AS conversation_id,
-             unnest($3::bigint[]) AS seq,
-             unnest($4::text[]) AS sender,
-             unnest($5::text[]) AS sender_id,
-             unnest($6::text[]) AS content,
-             unnest($7::text[]) AS client_message_id) k
-ON CONFLICT (conversation_id, client_message_id) DO NOTHING
-RETURNING id, conversation_id, seq, sender, sender_id, content, client_message_id, created_at
+WITH upd AS (
+    UPDATE conversations c
+    SET last_activity_at = greatest(clock_timestamp(), c.last_activity_at + interval '1 microsecond'),
+        last_message_id  = ($1::uuid[])[array_position($2::uuid[], c.id)],
+        status           = CASE WHEN ($3::boolean[])[array_position($2::uuid[], c.id)] THEN 'open' ELSE c.status END
+    WHERE c.id = ANY($2::uuid[])
+    RETURNING c.id, c.owner_id, c.metadata, c.created_at, c.status, c.last_activity_at
+), ins AS (
+    INSERT INTO messages (id, conversation_id, seq, sender, sender_id, content, client_message_id)
+    SELECT k.id, k.conversation_id, k.seq, k.sender, NULLIF(k.sender_id, ''), k.content, NULLIF(k.client_message_id, '')
+    FROM (SELECT unnest($4::uuid[]) AS id,
+                 unnest($5::uuid[]) AS conversation_id,
+                 unnest($6::bigint[]) AS seq,
+                 unnest($7::text[]) AS sender,
+                 unnest($8::text[]) AS sender_id,
+                 unnest($9::text[]) AS content,
+                 unnest($10::text[]) AS client_message_id) k
+    ON CONFLICT (conversation_id, client_message_id) DO NOTHING
+    RETURNING id, conversation_id, seq, sender, sender_id, content, client_message_id, created_at
+)
+SELECT ins.id, ins.conversation_id, ins.seq, ins.sender, ins.sender_id, ins.content, ins.client_message_id, ins.created_at,
+       upd.owner_id AS conv_owner_id, upd.metadata AS conv_metadata, upd.created_at AS conv_created_at,
+       upd.status AS conv_status, upd.last_activity_at AS conv_last_activity_at
+FROM ins JOIN upd ON upd.id = ins.conversation_id
 `
 
 type InsertMessagesParams struct {
+	LastMessageIds   []uuid.UUID
+	InboxIds         []uuid.UUID
+	Reopens          []bool
 	Ids              []uuid.UUID
 	ConversationIds  []uuid.UUID
 	Seqs             []int64
@@ -35,8 +52,33 @@ type InsertMessagesParams struct {
 	ClientMessageIds []string
 }
 
-func (q *Queries) InsertMessages(ctx context.Context, arg InsertMessagesParams) ([]Message, error) {
+type InsertMessagesRow struct {
+	ID                 uuid.UUID
+	ConversationID     uuid.UUID
+	Seq                int64
+	Sender             string
+	SenderID           *string
+	Content            string
+	ClientMessageID    *string
+	CreatedAt          time.Time
+	ConvOwnerID        *string
+	ConvMetadata       []byte
+	ConvCreatedAt      time.Time
+	ConvStatus         string
+	ConvLastActivityAt time.Time
+}
+
+// The batch's messages that passed, and, in the same statement, the inbox's
+// columns of their conversations: last_message_ids[i] is the batch's last
+// message of inbox_ids[i], reopens[i] says one of them is a user's (see
+// NextSeq). Each message row carries its conversation as the update left
+// it. (The update runs whatever the insert meets: when a clientMessageId
+// conflicts, the caller rolls the batch back.)
+func (q *Queries) InsertMessages(ctx context.Context, arg InsertMessagesParams) ([]InsertMessagesRow, error) {
 	rows, err := q.db.Query(ctx, insertMessages,
+		arg.LastMessageIds,
+		arg.InboxIds,
+		arg.Reopens,
 		arg.Ids,
 		arg.ConversationIds,
 		arg.Seqs,
@@ -49,9 +91,9 @@ func (q *Queries) InsertMessages(ctx context.Context, arg InsertMessagesParams) 
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Message
+	var items []InsertMessagesRow
 	for rows.Next() {
-		var i Message
+		var i InsertMessagesRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.ConversationID,
@@ -61,6 +103,11 @@ func (q *Queries) InsertMessages(ctx context.Context, arg InsertMessagesParams) 
 			&i.Content,
 			&i.ClientMessageID,
 			&i.CreatedAt,
+			&i.ConvOwnerID,
+			&i.ConvMetadata,
+			&i.ConvCreatedAt,
+			&i.ConvStatus,
+			&i.ConvLastActivityAt,
 		); err != nil {
 			return nil, err
 		}
@@ -159,56 +206,77 @@ func (q *Queries) MessagesByClientIDs(ctx context.Context, arg MessagesByClientI
 }
 
 const reserveSeqs = `-- name: ReserveSeqs :many
+WITH y AS (
+    SELECT x.id, x.send_tat, t.tat,
+           ($2::bigint[])[array_position($1::uuid[], x.id)] AS n,
+           ($3::bigint[])[array_position($1::uuid[], x.id)] AS l,
+           CASE WHEN ($3::bigint[])[array_position($1::uuid[], x.id)] = 0 OR $4::float8 = 0
+                    THEN ($3::bigint[])[array_position($1::uuid[], x.id)]
+                ELSE least(($3::bigint[])[array_position($1::uuid[], x.id)],
+                           greatest(0, floor(($5::bigint * $4::float8 - extract(epoch FROM t.tat - n.now)) / $4::float8)))::bigint
+           END AS allowed,
+           $4::float8 AS step,
+           extract(epoch FROM t.tat - n.now)::float8 - ($5::bigint - 1) * $4::float8 AS wait0
+    FROM conversations x
+    CROSS JOIN (SELECT clock_timestamp() AS now) n
+    CROSS JOIN LATERAL (SELECT greatest(coalesce(x.send_tat, n.now), n.now) AS tat) t
+    WHERE x.id = ANY($1::uuid[])
+)
 UPDATE conversations c
-SET last_seq         = c.last_seq + ($1::bigint[])[array_position($2::uuid[], c.id)],
-    last_activity_at = greatest(clock_timestamp(), c.last_activity_at + interval '1 microsecond'),
-    last_message_id  = ($3::uuid[])[array_position($2::uuid[], c.id)],
-    status           = CASE WHEN ($4::boolean[])[array_position($2::uuid[], c.id)] THEN 'open' ELSE c.status END
-WHERE c.id = ANY($2::uuid[])
-RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id
+SET last_seq = c.last_seq + y.n - y.l + y.allowed,
+    send_tat = CASE WHEN y.allowed > 0 AND y.step > 0 THEN y.tat + y.allowed * y.step * interval '1 second' ELSE c.send_tat END
+FROM y
+WHERE c.id = ANY($1::uuid[]) AND c.id = y.id
+RETURNING c.id, c.last_seq, (y.n - y.l + y.allowed)::bigint AS reserved, y.allowed::bigint AS allowed,
+          (y.wait0 + y.allowed * y.step)::float8 AS retry_after_secs
 `
 
 type ReserveSeqsParams struct {
-	Counts         []int64
-	Ids            []uuid.UUID
-	LastMessageIds []uuid.UUID
-	Reopens        []bool
+	Ids          []uuid.UUID
+	Counts       []int64
+	Limited      []int64
+	IntervalSecs float64
+	Burst        int64
 }
 
-// Adds counts[i] to the last_seq of conversation ids[i] (ids are distinct);
-// the batch takes last_seq-n+1 .. last_seq. = ANY is an index scan of the
-// primary key however few rows the statistics claim, where a join of the
-// unnest() to conversations can be planned as a sequential scan. The same
-// statement keeps the inbox's columns: last_message_ids[i] is the batch's
-// last message of ids[i], reopens[i] says the batch has a user's message
-// there (see NextSeq).
-func (q *Queries) ReserveSeqs(ctx context.Context, arg ReserveSeqsParams) ([]Conversation, error) {
+type ReserveSeqsRow struct {
+	ID             uuid.UUID
+	LastSeq        int64
+	Reserved       int64
+	Allowed        int64
+	RetryAfterSecs float64
+}
+
+// For conversation ids[i] (ids are distinct; their rows are locked), counts[i]
+// messages of which limited[i] count against the message limit, in
+// arrival order: applies the limit (GCRA on the database's clock, as in
+// NextSeq) and takes one seq per allowed message; the batch takes
+// last_seq-reserved+1 .. last_seq. allowed is how many of the limited
+// messages pass (the first ones); retry_after_secs says when the next
+// would. = ANY is an index scan of the primary key however few rows the
+// statistics claim, where a join of the unnest() to conversations can be
+// planned as a sequential scan. interval_secs is 0 when the limit is off.
+func (q *Queries) ReserveSeqs(ctx context.Context, arg ReserveSeqsParams) ([]ReserveSeqsRow, error) {
 	rows, err := q.db.Query(ctx, reserveSeqs,
-		arg.Counts,
 		arg.Ids,
-		arg.LastMessageIds,
-		arg.Reopens,
+		arg.Counts,
+		arg.Limited,
+		arg.IntervalSecs,
+		arg.Burst,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Conversation
+	var items []ReserveSeqsRow
 	for rows.Next() {
-		var i Conversation
+		var i ReserveSeqsRow
 		if err := rows.Scan(
 			&i.ID,
-			&i.OwnerID,
-			&i.SessionTokenHash,
-			&i.Metadata,
 			&i.LastSeq,
-			&i.CreatedAt,
-			&i.SessionLastUsedAt,
-			&i.PrevSessionTokenHash,
-			&i.PrevSessionValidUntil,
-			&i.Status,
-			&i.LastActivityAt,
-			&i.LastMessageID,
+			&i.Reserved,
+			&i.Allowed,
+			&i.RetryAfterSecs,
 		); err != nil {
 			return nil, err
 		}

@@ -15,7 +15,7 @@ import (
 const createConversation = `-- name: CreateConversation :one
 INSERT INTO conversations (id, owner_id, session_token_hash, metadata, session_last_used_at)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id
+RETURNING id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id, send_tat
 `
 
 type CreateConversationParams struct {
@@ -48,12 +48,13 @@ func (q *Queries) CreateConversation(ctx context.Context, arg CreateConversation
 		&i.Status,
 		&i.LastActivityAt,
 		&i.LastMessageID,
+		&i.SendTat,
 	)
 	return i, err
 }
 
 const getConversation = `-- name: GetConversation :one
-SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id FROM conversations WHERE id = $1
+SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id, send_tat FROM conversations WHERE id = $1
 `
 
 func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversation, error) {
@@ -72,6 +73,7 @@ func (q *Queries) GetConversation(ctx context.Context, id uuid.UUID) (Conversati
 		&i.Status,
 		&i.LastActivityAt,
 		&i.LastMessageID,
+		&i.SendTat,
 	)
 	return i, err
 }
@@ -206,38 +208,73 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 }
 
 const nextSeq = `-- name: NextSeq :one
-WITH prev AS (
-    SELECT p.id, p.status FROM conversations p WHERE p.id = $3 FOR UPDATE
+WITH y AS (
+    SELECT x.id, x.status AS prev_status,
+           CASE WHEN NOT $4::boolean OR $5::float8 = 0 THEN x.send_tat
+                WHEN extract(epoch FROM t.tat - n.now) <= ($6::bigint - 1) * $5::float8
+                    THEN t.tat + make_interval(0, 0, 0, 0, 0, 0, $5::float8)
+           END AS new_tat,
+           extract(epoch FROM t.tat - n.now)::float8 - ($6::bigint - 1) * $5::float8 AS wait,
+           NOT $4::boolean OR $5::float8 = 0 AS unlimited
+    FROM conversations x
+    CROSS JOIN (SELECT clock_timestamp() AS now) n
+    CROSS JOIN LATERAL (SELECT greatest(coalesce(x.send_tat, n.now), n.now) AS tat) t
+    WHERE x.id = $3
+    -- Locks the row here, and reads its latest version (a plain read would
+    -- see the statement's snapshot, from before a concurrent send's commit).
+    FOR UPDATE OF x
 )
 UPDATE conversations c
-SET last_seq         = c.last_seq + 1,
-    last_activity_at = greatest(clock_timestamp(), c.last_activity_at + interval '1 microsecond'),
-    last_message_id  = $1::uuid,
-    status           = CASE WHEN $2::boolean THEN 'open' ELSE c.status END
-FROM prev
-WHERE c.id = prev.id
-RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id, prev.status AS prev_status
+SET last_seq = c.last_seq + CASE WHEN y.unlimited OR y.new_tat IS NOT NULL THEN 1 ELSE 0 END,
+    send_tat = CASE WHEN y.unlimited OR y.new_tat IS NULL THEN c.send_tat ELSE y.new_tat END,
+    last_activity_at = CASE WHEN y.unlimited OR y.new_tat IS NOT NULL
+                            THEN greatest(clock_timestamp(), c.last_activity_at + interval '1 microsecond')
+                            ELSE c.last_activity_at END,
+    last_message_id = CASE WHEN y.unlimited OR y.new_tat IS NOT NULL THEN $1::uuid ELSE c.last_message_id END,
+    status = CASE WHEN (y.unlimited OR y.new_tat IS NOT NULL) AND $2::boolean THEN 'open' ELSE c.status END
+FROM y
+WHERE c.id = $3 AND c.id = y.id
+RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id, c.send_tat, (y.unlimited OR y.new_tat IS NOT NULL)::boolean AS allowed, y.wait::float8 AS retry_after_secs,
+          y.prev_status
 `
 
 type NextSeqParams struct {
-	MessageID uuid.UUID
-	Reopen    bool
-	ID        uuid.UUID
+	MessageID    uuid.UUID
+	Reopen       bool
+	ID           uuid.UUID
+	Limited      bool
+	IntervalSecs float64
+	Burst        int64
 }
 
 type NextSeqRow struct {
-	Conversation Conversation
-	PrevStatus   string
+	Conversation   Conversation
+	Allowed        bool
+	RetryAfterSecs float64
+	PrevStatus     string
 }
 
-// Takes the conversation's row lock until the transaction ends, and in the
-// same statement makes the message the conversation's last one for the
-// inbox: its last activity moves to now (never backwards, whatever the
-// clock does), and a user's message reopens it. prev reads the status as it
-// is under the lock (FOR UPDATE waits for a concurrent change and sees its
-// result), so the caller knows exactly whether this send reopened it.
+// Takes the conversation's row lock until the transaction ends, and the
+// next seq unless the message limit refuses it. The limit is GCRA on the
+// database's clock: a message counts (limited) is allowed while the
+// conversation's theoretical arrival time is at most (burst-1) intervals
+// ahead of now, and moves it one interval on. A refused message takes no
+// seq; retry_after_secs says when one would pass. interval_secs is 0 when
+// the limit is off.
+// The same statement keeps the inbox's columns when the message passes: it
+// becomes the conversation's last one, its last activity moves to now
+// (never backwards, whatever the clock does), and a user's message
+// (reopen) opens a closed conversation; prev_status, read under the lock,
+// says whether this send reopened it.
 func (q *Queries) NextSeq(ctx context.Context, arg NextSeqParams) (NextSeqRow, error) {
-	row := q.db.QueryRow(ctx, nextSeq, arg.MessageID, arg.Reopen, arg.ID)
+	row := q.db.QueryRow(ctx, nextSeq,
+		arg.MessageID,
+		arg.Reopen,
+		arg.ID,
+		arg.Limited,
+		arg.IntervalSecs,
+		arg.Burst,
+	)
 	var i NextSeqRow
 	err := row.Scan(
 		&i.Conversation.ID,
@@ -252,6 +289,9 @@ func (q *Queries) NextSeq(ctx context.Context, arg NextSeqParams) (NextSeqRow, e
 		&i.Conversation.Status,
 		&i.Conversation.LastActivityAt,
 		&i.Conversation.LastMessageID,
+		&i.Conversation.SendTat,
+		&i.Allowed,
+		&i.RetryAfterSecs,
 		&i.PrevStatus,
 	)
 	return i, err

@@ -14,7 +14,7 @@ import (
 )
 
 const inboxPage = `-- name: InboxPage :many
-SELECT c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id,
+SELECT c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id, c.send_tat,
        m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, m.sender AS m_sender,
        m.sender_id AS m_sender_id, m.content AS m_content, m.client_message_id AS m_client_message_id,
        m.created_at AS m_created_at
@@ -74,6 +74,7 @@ func (q *Queries) InboxPage(ctx context.Context, arg InboxPageParams) ([]InboxPa
 			&i.Conversation.Status,
 			&i.Conversation.LastActivityAt,
 			&i.Conversation.LastMessageID,
+			&i.Conversation.SendTat,
 			&i.MID,
 			&i.MConversationID,
 			&i.MSeq,
@@ -99,11 +100,11 @@ SELECT c.id, c.owner_id, c.session_token_hash, c.metadata, c.created_at, c.statu
        m.sender_id AS m_sender_id, m.content AS m_content, m.client_message_id AS m_client_message_id,
        m.created_at AS m_created_at
 FROM (
-    (SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id FROM conversations o
+    (SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id, send_tat FROM conversations o
      WHERE o.status = 'open' AND (o.last_activity_at, o.id) < ($1::timestamptz, $2::uuid)
      ORDER BY o.last_activity_at DESC, o.id DESC LIMIT $3)
     UNION ALL
-    (SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id FROM conversations x
+    (SELECT id, owner_id, session_token_hash, metadata, last_seq, created_at, session_last_used_at, prev_session_token_hash, prev_session_valid_until, status, last_activity_at, last_message_id, send_tat FROM conversations x
      WHERE x.status = 'closed' AND (x.last_activity_at, x.id) < ($1::timestamptz, $2::uuid)
      ORDER BY x.last_activity_at DESC, x.id DESC LIMIT $3)
 ) c
@@ -180,7 +181,7 @@ WITH prev AS (
 ), updated AS (
     UPDATE conversations c SET status = $2
     FROM prev WHERE c.id = prev.id
-    RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id
+    RETURNING c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id, c.send_tat
 )
 SELECT u.id, u.owner_id, u.session_token_hash, u.metadata, u.created_at, u.status, u.last_activity_at,
        (prev.status <> u.status)::boolean AS changed,

@@ -11,6 +11,19 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type ClusterNode struct {
+	NodeID    string
+	StartedAt time.Time
+	SeenAt    time.Time
+}
+
+type ClusterSocket struct {
+	SocketID    string
+	NodeID      string
+	Identity    string
+	ConnectedAt time.Time
+}
+
 type Conversation struct {
 	ID                    uuid.UUID
 	OwnerID               *string
@@ -24,6 +37,7 @@ type Conversation struct {
 	Status                string
 	LastActivityAt        time.Time
 	LastMessageID         pgtype.UUID
+	SendTat               *time.Time
 }
 
 type Message struct {
