@@ -151,3 +151,29 @@ func TestInboxFeedOverHTTPChanges(t *testing.T) {
 	require.NoError(t, srv.Pool.QueryRow(context.Background(), `SELECT status FROM conversations WHERE id = $1`, visitor.ConversationID).Scan(&status2))
 	require.Equal(t, "open", status2)
 }
+
+// With the cluster bus, the feed and the status reach every node: a
+// technician on one node sees what happens on another.
+func TestInboxFeedAcrossNodes(t *testing.T) {
+	t.Parallel()
+	nodes := apptest.StartCluster(t, 2, nil)
+	a, b := nodes[0], nodes[1]
+	techOnB := b.Connect(t, map[string]any{"token": b.Token(t, "tina", "tecnico")})
+	require.Equal(t, true, techOnB.Emit(t, "client-join-inbox", map[string]any{})["ok"])
+
+	visitor := a.CreateAnonymous(t)
+	got := techOnB.Events.WaitFor(t, "conversation-activity", 1)
+	require.Equal(t, visitor.ConversationID, got[0]["conversationId"], "a creation on A reaches B's inbox")
+
+	onA := a.Connect(t, visitor.Auth())
+	onA.Send(t, map[string]any{"content": "hello from A"})
+	got = techOnB.Events.WaitFor(t, "conversation-activity", 2)
+	require.Equal(t, "hello from A", got[1]["lastMessage"].(map[string]any)["content"])
+	require.Equal(t, true, got[1]["awaitingReply"])
+
+	// A status change made on B reaches the visitor's room on A.
+	status, body := b.Do(t, http.MethodPost, "/v1/conversations/"+visitor.ConversationID+"/status", b.Token(t, "tina", "tecnico"), `{"status":"closed"}`)
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	require.Equal(t, "closed", onA.Events.WaitFor(t, "conversation-updated", 1)[0]["status"])
+	require.Equal(t, "closed", techOnB.Events.WaitFor(t, "conversation-activity", 3)[2]["status"])
+}
