@@ -8,8 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
-	client "github.com/zishang520/socket.io/clients/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/chatgw/chatgw/internal/apptest"
 	"github.com/chatgw/chatgw/internal/ratelimit"
@@ -57,45 +55,31 @@ func TestHandshakeRateLimitPerIP(t *testing.T) {
 	t.Parallel()
 	srv := apptest.Start(t, map[string]string{"RATE_LIMIT_CONNECTS_PER_MIN": "2", "TRUSTED_PROXIES": "10.0.0.0/8"})
 	tok := srv.Token(t, "ida")
-	srv.Connect(t, map[string]any{"token": tok})
+	require.Nil(t, rawHandshake(t, srv.URL, nil, map[string]any{"token": tok}))
 	// Rejected handshakes count too: the limit is on attempts.
-	code, _ := srv.ConnectError(t, map[string]any{"token": "bad"})
-	require.Equal(t, "TOKEN_INVALID", code)
+	require.Equal(t, "TOKEN_INVALID", rawHandshake(t, srv.URL, nil, map[string]any{"token": "bad"})["code"])
 
-	sock, err := srv.ConnectWith(t, func() *client.Options { return apptest.ClientOptions(map[string]any{"token": tok}) })
-	require.Error(t, err)
-	ext := err.(*types.ExtendedError)
-	data := ext.Data.(map[string]any)
-	require.Equal(t, "RATE_LIMITED", data["code"])
-	require.Greater(t, data["retryAfterMs"].(float64), 0.0)
-	sock.Disconnect()
+	refused := rawHandshake(t, srv.URL, nil, map[string]any{"token": tok})
+	require.Equal(t, "RATE_LIMITED", refused["code"])
+	require.Greater(t, refused["retryAfterMs"].(float64), 0.0)
 	require.Equal(t, 1.0, testutil.ToFloat64(srv.Metrics().RateLimited.WithLabelValues("connect")))
 
 	// 127.0.0.1 is not a trusted proxy: a forged X-Forwarded-For does not
 	// buy a fresh bucket.
-	_, err = srv.ConnectWith(t, func() *client.Options {
-		opts := apptest.ClientOptions(map[string]any{"token": tok})
-		opts.SetExtraHeaders(http.Header{"X-Forwarded-For": {"198.51.100.1"}})
-		return opts
-	})
-	require.Error(t, err)
+	forged := rawHandshake(t, srv.URL, http.Header{"X-Forwarded-For": {"198.51.100.1"}}, map[string]any{"token": tok})
+	require.Equal(t, "RATE_LIMITED", forged["code"])
 }
 
 func TestHandshakeRateLimitBehindTrustedProxy(t *testing.T) {
 	t.Parallel()
 	srv := apptest.Start(t, map[string]string{"RATE_LIMIT_CONNECTS_PER_MIN": "1", "TRUSTED_PROXIES": "127.0.0.1/32"})
 	tok := srv.Token(t, "ida")
-	connectAs := func(ip string) error {
-		_, err := srv.ConnectWith(t, func() *client.Options {
-			opts := apptest.ClientOptions(map[string]any{"token": tok})
-			opts.SetExtraHeaders(http.Header{"X-Forwarded-For": {ip}})
-			return opts
-		})
-		return err
+	connectAs := func(ip string) map[string]any {
+		return rawHandshake(t, srv.URL, http.Header{"X-Forwarded-For": {ip}}, map[string]any{"token": tok})
 	}
-	require.NoError(t, connectAs("198.51.100.1"))
-	require.NoError(t, connectAs("198.51.100.2"), "another client behind the proxy has its own bucket")
-	require.Error(t, connectAs("198.51.100.1"))
+	require.Nil(t, connectAs("198.51.100.1"))
+	require.Nil(t, connectAs("198.51.100.2"), "another client behind the proxy has its own bucket")
+	require.Equal(t, "RATE_LIMITED", connectAs("198.51.100.1")["code"])
 }
 
 func TestConversationRateLimitPerIP(t *testing.T) {
