@@ -326,7 +326,7 @@ func (b *builder) gatewayEdge() {
 // and links the gateway to them.
 func (b *builder) clusterNode(gwCfg *gateway.Config, m *cluster.Metrics) {
 	log := b.log.With("component", "cluster")
-	busCfg := cluster.Config{Pool: b.pool, Node: b.cfg.NodeID, Metrics: m, Logger: log}
+	busCfg := cluster.Config{Pool: b.pool, Node: b.cfg.NodeID, Metrics: m, Logger: log, Inbox: b.sends}
 	memberCfg := cluster.MembershipConfig{
 		Pool: b.pool, Node: b.cfg.NodeID, Metrics: m, Logger: log,
 		// The gateway is built after this; these run once it serves.

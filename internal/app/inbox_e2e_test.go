@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -176,4 +178,33 @@ func TestInboxFeedAcrossNodes(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, "%v", body)
 	require.Equal(t, "closed", onA.Events.WaitFor(t, "conversation-updated", 1)[0]["status"])
 	require.Equal(t, "closed", techOnB.Events.WaitFor(t, "conversation-activity", 3)[2]["status"])
+}
+
+// An inbox item can exceed a notification's 8,000 bytes (4 KB of metadata
+// and a last message of 4,000 multibyte code points): it crosses the bus
+// as a reference, and the receiving node reads it from the database.
+func TestInboxFeedAcrossNodesCarriesLargeActivity(t *testing.T) {
+	t.Parallel()
+	nodes := apptest.StartCluster(t, 2, nil)
+	a, b := nodes[0], nodes[1]
+	techOnB := b.Connect(t, map[string]any{"token": b.Token(t, "tina", "tecnico")})
+	require.Equal(t, true, techOnB.Emit(t, "client-join-inbox", map[string]any{})["ok"])
+
+	note := strings.Repeat("日", 1300) // 3,900 bytes
+	metadata, err := json.Marshal(map[string]any{"metadata": map[string]any{"note": note}})
+	require.NoError(t, err)
+	status, body := a.Do(t, http.MethodPost, "/v1/conversations", "", string(metadata))
+	require.Equal(t, http.StatusCreated, status, "%v", body)
+	visitor := apptest.Anonymous{ConversationID: body["conversationId"].(string), SessionToken: body["session_token"].(string)}
+	got := techOnB.Events.WaitFor(t, "conversation-activity", 1)
+	require.Equal(t, visitor.ConversationID, got[0]["conversationId"])
+
+	content := strings.Repeat("é日", 2000) // 4,000 code points, 10,000 bytes
+	onA := a.Connect(t, visitor.Auth())
+	onA.Send(t, map[string]any{"content": content})
+	got = techOnB.Events.WaitFor(t, "conversation-activity", 2)
+	require.Equal(t, visitor.ConversationID, got[1]["conversationId"])
+	require.Equal(t, content, got[1]["lastMessage"].(map[string]any)["content"])
+	require.Equal(t, note, got[1]["metadata"].(map[string]any)["note"])
+	require.Equal(t, true, got[1]["awaitingReply"])
 }

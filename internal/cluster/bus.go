@@ -70,9 +70,18 @@ type Config struct {
 	PingInterval time.Duration
 	// ReconnectMax caps the listener's reconnection backoff. Default 2s.
 	ReconnectMax time.Duration
+	// Inbox reads the inbox item of a conversation-activity that came as a
+	// reference (too large for a notification). Without it such events
+	// are dropped (and logged).
+	Inbox InboxItems
 	// DropReceived, if set, drops received events it returns true for
 	// (fault injection in tests).
 	DropReceived func(Event) bool
+}
+
+// InboxItems reads inbox items (the store).
+type InboxItems interface {
+	InboxItem(ctx context.Context, id uuid.UUID) (chat.InboxItem, error)
 }
 
 func (c Config) withDefaults() Config {
@@ -113,6 +122,9 @@ type Bus struct {
 	n   atomic.Uint64
 	out chan outEvent
 	in  chan []byte
+	// activityRefs are the conversations whose inbox item the loader
+	// reads, off the dispatcher (which must not wait on the database).
+	activityRefs chan uuid.UUID
 
 	resyncPending atomic.Bool
 
@@ -141,6 +153,8 @@ func NewBus(cfg Config) *Bus {
 		m:   m,
 		out: make(chan outEvent, cfg.QueueSize),
 		in:  make(chan []byte, cfg.QueueSize),
+
+		activityRefs: make(chan uuid.UUID, cfg.QueueSize),
 	}
 }
 
@@ -159,10 +173,11 @@ func (b *Bus) Start(context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	b.wg.Add(3)
+	b.wg.Add(4)
 	go func() { defer b.wg.Done(); b.listen(ctx) }()
 	go func() { defer b.wg.Done(); b.dispatch(ctx) }()
 	go func() { defer b.wg.Done(); b.publish(ctx) }()
+	go func() { defer b.wg.Done(); b.loadActivity(ctx) }()
 	return nil
 }
 
@@ -431,7 +446,17 @@ func (b *Bus) deliver(e Event) {
 		b.local.RemoteMessage(msg, e.Socket)
 	case KindTyping:
 		b.local.RemoteTyping(e.Node, e.Conversation, e.Socket, e.Data)
-	case KindConversationUpdated, KindConversationActivity:
+	case KindConversationActivity:
+		if len(e.Data) > 0 {
+			b.local.RemoteConversationEvent(string(e.Kind), e.Conversation, e.Data)
+			return
+		}
+		select {
+		case b.activityRefs <- e.Conversation:
+		default:
+			b.m.Events.WithLabelValues("dropped_in", string(e.Kind)).Inc()
+		}
+	case KindConversationUpdated:
 		b.local.RemoteConversationEvent(string(e.Kind), e.Conversation, e.Data)
 	case KindSessionReplaced:
 		if e.Target == b.cfg.Node {
@@ -440,5 +465,39 @@ func (b *Bus) deliver(e Event) {
 	default:
 		// A newer node's kind: ignore it, so nodes of two versions can run
 		// side by side during a rolling deploy.
+	}
+}
+
+// loadActivity reads the inbox items of the conversation-activity events
+// that came as references and hands them to the gateway. A later event
+// may overtake one being read; the item read is the conversation as it is
+// now, at least as new as the one referred to.
+func (b *Bus) loadActivity(ctx context.Context) {
+	for {
+		var conv uuid.UUID
+		select {
+		case conv = <-b.activityRefs:
+		case <-ctx.Done():
+			return
+		}
+		if b.cfg.Inbox == nil {
+			b.log.Error("conversation-activity reference dropped: the bus has no Inbox to read it from", "conversation_id", conv)
+			continue
+		}
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		item, err := b.cfg.Inbox.InboxItem(qctx, conv)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("conversation-activity not read back", "conversation_id", conv, "error", err)
+			}
+			continue
+		}
+		wire, err := item.MarshalJSON()
+		if err != nil {
+			b.log.Error("conversation-activity not encoded", "conversation_id", conv, "error", err)
+			continue
+		}
+		b.local.RemoteConversationEvent(string(KindConversationActivity), conv, wire)
 	}
 }

@@ -23,7 +23,9 @@ const (
 	// `conversation-updated` body).
 	KindConversationUpdated Kind = "conversation-updated"
 	// KindConversationActivity feeds the technicians' inbox (Data is the
-	// `conversation-activity` item).
+	// `conversation-activity` item, or empty when it would not fit: its
+	// metadata and last message can be kilobytes of multibyte text, so
+	// receivers then read the item of Conversation from the database).
 	KindConversationActivity Kind = "conversation-activity"
 	// KindSessionReplaced asks Node to replace its socket Socket.
 	KindSessionReplaced Kind = "session-replaced"
@@ -54,9 +56,10 @@ type Event struct {
 	Data   json.RawMessage `json:"d,omitempty"`
 }
 
-// encode returns the notification payload of e. A message that does not
-// fit travels without its body; any other event that does not fit is an
-// error (they are small by construction).
+// encode returns the notification payload of e. A message or an inbox
+// item that does not fit travels without its body (a reference); any
+// other event that does not fit is an error (they are small by
+// construction).
 func encode(e Event) ([]byte, error) {
 	if e.Kind == KindMessage && len(e.Data) > 0 && plain(e.Node) && plain(e.Socket) {
 		if b := encodeMessage(e); len(b) <= MaxPayload {
@@ -71,7 +74,7 @@ func encode(e Event) ([]byte, error) {
 	if len(b) <= MaxPayload {
 		return b, nil
 	}
-	if e.Kind == KindMessage {
+	if e.Kind == KindMessage || e.Kind == KindConversationActivity {
 		e.Data = nil
 		return json.Marshal(e)
 	}

@@ -43,6 +43,16 @@ func TestEncodeKeepsPayloadsUnderPostgresLimit(t *testing.T) {
 	require.Equal(t, int64(7), e.Seq)
 	require.Equal(t, "s1", e.Socket)
 
+	// So does an inbox item too large to fit: only its conversation travels.
+	big := json.RawMessage(`{"lastMessage":{"content":"` + strings.Repeat("日", 4000) + `"}}`)
+	p, err = encode(Event{Kind: KindConversationActivity, Node: "n1", N: 2, Conversation: conv, Data: big})
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(p), MaxPayload)
+	e, err = decode(p)
+	require.NoError(t, err)
+	require.Empty(t, e.Data)
+	require.Equal(t, conv, e.Conversation)
+
 	// Other kinds are never cut: too large is an error.
 	_, err = encode(Event{Kind: KindTyping, Node: "n1", Data: json.RawMessage(`"` + strings.Repeat("a", 8000) + `"`)})
 	require.Error(t, err)

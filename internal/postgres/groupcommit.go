@@ -178,6 +178,11 @@ func (g *GroupCommitter) Inbox(ctx context.Context, q chat.InboxQuery) ([]chat.I
 	return g.store.Inbox(ctx, q)
 }
 
+// InboxItem is the store's.
+func (g *GroupCommitter) InboxItem(ctx context.Context, id uuid.UUID) (chat.InboxItem, error) {
+	return g.store.InboxItem(ctx, id)
+}
+
 // Request states: a queued request may be abandoned by its caller (context
 // cancelled) until a committer takes it; a taken request is in a batch.
 const (

@@ -54,6 +54,18 @@ func (s *Store) Inbox(ctx context.Context, q chat.InboxQuery) ([]chat.InboxItem,
 	return out, nil
 }
 
+// InboxItem returns conversation id's inbox item (chat.ErrNotFound when it
+// does not exist).
+func (s *Store) InboxItem(ctx context.Context, id uuid.UUID) (chat.InboxItem, error) {
+	r, err := s.q.InboxItem(ctx, id)
+	if err != nil {
+		return chat.InboxItem{}, mapErr("inbox item", err)
+	}
+	return chat.NewInboxItem(toConversation(r.Conversation), lastMessage(lastMessageCols{
+		r.MID, r.MConversationID, r.MSeq, r.MSender, r.MSenderID, r.MContent, r.MClientMessageID, r.MCreatedAt,
+	})), nil
+}
+
 // SetStatus sets the conversation's status; changed is false when it
 // already had it.
 func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status chat.Status) (chat.InboxItem, bool, error) {

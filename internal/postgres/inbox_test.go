@@ -64,3 +64,30 @@ func TestBatchKeepsTheInbox(t *testing.T) {
 	require.False(t, byID[y.ID].AwaitingReply)
 	require.Equal(t, chat.StatusClosed, byID[y.ID].Status)
 }
+
+// InboxItem reads one conversation's item as the inbox pages show it; a
+// conversation that does not exist is chat.ErrNotFound.
+func TestInboxItemIsThePagesItem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t, postgres.StoreConfig{})
+	c := newConversation(t, s)
+	item, err := s.InboxItem(ctx, c.ID)
+	require.NoError(t, err)
+	require.Nil(t, item.LastMessage)
+	res, err := s.AppendMessage(ctx, newMsg(c.ID, "hello", nil))
+	require.NoError(t, err)
+	item, err = s.InboxItem(ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, res.Message.ID, item.LastMessage.ID)
+	require.Equal(t, "hello", item.LastMessage.Content)
+	page, err := s.Inbox(ctx, chat.InboxQuery{Status: chat.FilterAll, Limit: 100})
+	require.NoError(t, err)
+	for _, p := range page {
+		if p.ConversationID == c.ID {
+			require.Equal(t, p, item)
+		}
+	}
+	_, err = s.InboxItem(ctx, uuid.New())
+	require.ErrorIs(t, err, chat.ErrNotFound)
+}

@@ -50,3 +50,14 @@ FROM (
 LEFT JOIN messages m ON m.id = c.last_message_id
 ORDER BY c.last_activity_at DESC, c.id DESC
 LIMIT @max_rows;
+
+-- name: InboxItem :one
+-- One conversation's inbox item (a conversation-activity too large for the
+-- cluster bus is read back by the other nodes).
+SELECT sqlc.embed(c),
+       m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, m.sender AS m_sender,
+       m.sender_id AS m_sender_id, m.content AS m_content, m.client_message_id AS m_client_message_id,
+       m.created_at AS m_created_at
+FROM conversations c
+LEFT JOIN messages m ON m.id = c.last_message_id
+WHERE c.id = @id;

@@ -13,6 +13,59 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const inboxItem = `-- name: InboxItem :one
+SELECT c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id, c.send_tat,
+       m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, m.sender AS m_sender,
+       m.sender_id AS m_sender_id, m.content AS m_content, m.client_message_id AS m_client_message_id,
+       m.created_at AS m_created_at
+FROM conversations c
+LEFT JOIN messages m ON m.id = c.last_message_id
+WHERE c.id = $1
+`
+
+type InboxItemRow struct {
+	Conversation     Conversation
+	MID              pgtype.UUID
+	MConversationID  pgtype.UUID
+	MSeq             *int64
+	MSender          *string
+	MSenderID        *string
+	MContent         *string
+	MClientMessageID *string
+	MCreatedAt       *time.Time
+}
+
+// One conversation's inbox item (a conversation-activity too large for the
+// cluster bus is read back by the other nodes).
+func (q *Queries) InboxItem(ctx context.Context, id uuid.UUID) (InboxItemRow, error) {
+	row := q.db.QueryRow(ctx, inboxItem, id)
+	var i InboxItemRow
+	err := row.Scan(
+		&i.Conversation.ID,
+		&i.Conversation.OwnerID,
+		&i.Conversation.SessionTokenHash,
+		&i.Conversation.Metadata,
+		&i.Conversation.LastSeq,
+		&i.Conversation.CreatedAt,
+		&i.Conversation.SessionLastUsedAt,
+		&i.Conversation.PrevSessionTokenHash,
+		&i.Conversation.PrevSessionValidUntil,
+		&i.Conversation.Status,
+		&i.Conversation.LastActivityAt,
+		&i.Conversation.LastMessageID,
+		&i.Conversation.SendTat,
+		&i.MID,
+		&i.MConversationID,
+		&i.MSeq,
+		&i.MSender,
+		&i.MSenderID,
+		&i.MContent,
+		&i.MClientMessageID,
+		&i.MCreatedAt,
+	)
+	return i, err
+}
+
 const inboxPage = `-- name: InboxPage :many
 SELECT c.id, c.owner_id, c.session_token_hash, c.metadata, c.last_seq, c.created_at, c.session_last_used_at, c.prev_session_token_hash, c.prev_session_valid_until, c.status, c.last_activity_at, c.last_message_id, c.send_tat,
        m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, m.sender AS m_sender,
