@@ -194,7 +194,7 @@ func (g *Gateway) sendMessage(asTechnician bool) eventHandler {
 		}
 		if sess.identity.Kind == chat.IdentityUser {
 			// An owner or technician who writes to a conversation follows it.
-			g.hub.join(sess, in.ConversationID, nil)
+			g.joinRoom(sess, in.ConversationID, nil)
 		}
 		// Sent again on a repeated clientMessageId: the client retried
 		// because it missed the first answer.
@@ -228,7 +228,7 @@ func (g *Gateway) joinConversation(ctx context.Context, _ *socket.Socket, sess *
 	if _, err := g.svc.Authorize(ctx, sess.identity, id); err != nil {
 		return nil, err
 	}
-	g.hub.join(sess, id, nil)
+	g.joinRoom(sess, id, nil)
 	return map[string]any{"conversationId": id}, nil
 }
 

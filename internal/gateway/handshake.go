@@ -88,7 +88,7 @@ func (g *Gateway) admit(s *socket.Socket, sess *session) {
 		if sess.lastSeq != nil {
 			watermark = *sess.lastSeq
 		}
-		sess.stream, _ = g.hub.join(sess, sess.conversationID, &watermark)
+		sess.stream, _ = g.joinRoom(sess, sess.conversationID, &watermark)
 	}
 	// A handshake that never completes (the client leaves before CONNECT)
 	// never fires "disconnect": the transport's close cleans up instead.

@@ -126,7 +126,11 @@ func (h *hub) unregister(sess *session) bool {
 // live messages when replayFrom is set (its watermark is *replayFrom)
 // until finishReplay; joining again keeps the existing membership. It returns nil when sess is no
 // longer registered (it disconnected meanwhile), so nothing is left behind.
-func (h *hub) join(sess *session, conv uuid.UUID, replayFrom *int64) (st *stream, created bool) {
+//
+// known, when set, is the conversation's last seq read before this join: a
+// room created here starts its cursor after it at once (see
+// Gateway.joinRoom); otherwise newRoom reads it.
+func (h *hub) join(sess *session, conv uuid.UUID, replayFrom, known *int64) (st *stream, created bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.sockets[sess.id]; !ok {
@@ -148,7 +152,9 @@ func (h *hub) join(sess *session, conv uuid.UUID, replayFrom *int64) (st *stream
 	if r == nil {
 		r = &room{conv: conv, members: make(map[*session]*stream), cursor: &cursor{}}
 		h.rooms[conv] = r
-		if h.newRoom != nil {
+		if known != nil {
+			r.cursor.next = *known + 1
+		} else if h.newRoom != nil {
 			h.newRoom(r)
 		}
 	}

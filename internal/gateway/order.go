@@ -214,6 +214,29 @@ func (g *Gateway) fill(r *room) {
 	}
 }
 
+// joinRoom puts sess in conv's room. When this node has no room for conv
+// yet, the conversation's last seq is read before the socket joins and
+// the new room's cursor starts right after it: every message committed
+// later is then either in the socket's replay or reaches the cursor live.
+// (Read after the join, as initCursor does, the last seq can include a
+// message committed meanwhile whose bus event is still in flight; the
+// cursor would drop that event as delivered and a socket whose replay
+// snapshot predates the commit would never get it.)
+func (g *Gateway) joinRoom(sess *session, conv uuid.UUID, replayFrom *int64) (*stream, bool) {
+	if g.cfg.Seqs != nil && g.hub.room(conv) == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.EventTimeout)
+		last, err := g.cfg.Seqs.LastSeqs(ctx, []uuid.UUID{conv})
+		cancel()
+		if err == nil {
+			known := last[conv]
+			return g.hub.join(sess, conv, replayFrom, &known)
+		}
+		// The database did not answer: the room's cursor reads it later
+		// (initCursor, then the periodic check).
+	}
+	return g.hub.join(sess, conv, replayFrom, nil)
+}
+
 // initCursor starts a new room's cursor where the conversation stands.
 func (g *Gateway) initCursor(r *room) {
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.EventTimeout)
