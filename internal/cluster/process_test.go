@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -163,9 +164,10 @@ func TestProcessKilledUnderLoad(t *testing.T) {
 	// polling, the odd ones on WebSocket; each reconnects on its own with
 	// lastSeq when its connection drops.
 	type watcher struct {
-		mu   sync.Mutex
-		seqs []int
-		cur  *apptest.Socket
+		mu       sync.Mutex
+		seqs     []int
+		cur      *apptest.Socket
+		connects int
 	}
 	watchers := make([]*watcher, 6)
 	stop := make(chan struct{})
@@ -220,13 +222,21 @@ func TestProcessKilledUnderLoad(t *testing.T) {
 					w.mu.Unlock()
 				})
 				_ = s.On("disconnect", func(...any) { once.Do(func() { close(gone) }) })
-				if err := <-connected; err != nil {
-					t.Logf("watcher %d (%s): %v", i, transport, err)
+				var err error
+				select {
+				case err = <-connected:
+				case <-time.After(5 * time.Second): // a CONNECT the Go client lost (apptest.ConnectWith)
+					err = errors.New("no answer to CONNECT")
+					s.Disconnect()
+				}
+				if err != nil {
+					t.Logf("watcher %d (%s): %v", i, transport.Name(), err)
 					time.Sleep(100 * time.Millisecond) // a reconnecting client's backoff
 					continue
 				}
 				w.mu.Lock()
 				w.cur = s
+				w.connects++
 				w.mu.Unlock()
 				select {
 				case <-gone:
@@ -244,10 +254,12 @@ func TestProcessKilledUnderLoad(t *testing.T) {
 	}, apptest.Timeout, 20*time.Millisecond)
 	// The node killed below holds watchers on both transports.
 	victimTransports := map[bool]bool{}
+	onVictim := map[int]bool{}
 	proxy.mu.Lock()
 	for i := range watchers {
 		if proxy.pick(fmt.Sprintf("client-%d", i)) == 1 {
 			victimTransports[i%2 == 0] = true
+			onVictim[i] = true
 		}
 	}
 	proxy.mu.Unlock()
@@ -287,6 +299,18 @@ func TestProcessKilledUnderLoad(t *testing.T) {
 			defer w.mu.Unlock()
 			assert.Equal(c, want, w.seqs, "watcher %d: every message once, in order", i)
 		}, 20*time.Second, 50*time.Millisecond)
+	}
+	// Only the watchers of the dead node reconnected, once each: the
+	// others' sessions, polling ones too, stayed on their nodes.
+	for i, w := range watchers {
+		w.mu.Lock()
+		connects := w.connects
+		w.mu.Unlock()
+		if onVictim[i] {
+			assert.Equal(t, 2, connects, "watcher %d (on node-b) connects", i)
+		} else {
+			assert.Equal(t, 1, connects, "watcher %d connects", i)
+		}
 	}
 	var stored int
 	require.NoError(t, pool.QueryRow(context.Background(), "SELECT count(*) FROM messages").Scan(&stored))
