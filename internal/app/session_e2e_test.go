@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,32 +10,16 @@ import (
 	"github.com/chatgw/chatgw/internal/app"
 	"github.com/chatgw/chatgw/internal/apptest"
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/fakeclock"
 )
 
 // fakeClock is the chat service's clock in these tests: session-token
 // expiry and the rotation grace are decided by it, so the tests move it
 // instead of waiting.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // startWithClock starts a gateway whose chat service reads clk.
-func startWithClock(t *testing.T, env map[string]string) (*apptest.Server, *fakeClock) {
+func startWithClock(t *testing.T, env map[string]string) (*apptest.Server, *fakeclock.Clock) {
 	t.Helper()
-	clk := &fakeClock{now: time.Now()}
+	clk := fakeclock.New(time.Now())
 	srv := apptest.StartWith(t, env, app.Option{Service: func(c *chat.ServiceConfig) { c.Now = clk.Now }})
 	return srv, clk
 }

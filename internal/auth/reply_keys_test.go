@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatgw/chatgw/internal/chat"
+	"github.com/chatgw/chatgw/internal/fakeclock"
 )
 
 // memKeyStore is a ReplyKeyStore in memory; the PostgreSQL one is tested
@@ -48,23 +49,6 @@ func (m *memKeyStore) rotate() ReplyKey {
 }
 
 // fakeClock is a settable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func kidOf(t *testing.T, tok string) string {
 	t.Helper()
 	p, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
@@ -73,7 +57,7 @@ func kidOf(t *testing.T, tok string) string {
 	return kid
 }
 
-func startedReplyTokens(t *testing.T, store ReplyKeyStore, clock *fakeClock) *ReplyTokens {
+func startedReplyTokens(t *testing.T, store ReplyKeyStore, clock *fakeclock.Clock) *ReplyTokens {
 	t.Helper()
 	rt, err := NewReplyTokens(ReplyTokensConfig{Store: store, TTL: time.Hour, Cache: 30 * time.Second, ReloadGap: time.Second, Now: clock.Now})
 	require.NoError(t, err)
@@ -84,7 +68,7 @@ func startedReplyTokens(t *testing.T, store ReplyKeyStore, clock *fakeClock) *Re
 func TestReplyKeyRingSharedAndRotated(t *testing.T) {
 	t.Parallel()
 	store := &memKeyStore{}
-	clock := &fakeClock{now: time.Now()}
+	clock := fakeclock.New(time.Now())
 	a := startedReplyTokens(t, store, clock)
 	b := startedReplyTokens(t, store, clock)
 	require.Len(t, store.keys, 1, "the second start finds the first key and makes none")
@@ -129,7 +113,7 @@ func TestReplyKeyRingSharedAndRotated(t *testing.T) {
 func TestReplyKeyRingUnknownKidReloadsBounded(t *testing.T) {
 	t.Parallel()
 	store := &memKeyStore{}
-	clock := &fakeClock{now: time.Now()}
+	clock := fakeclock.New(time.Now())
 	rt := startedReplyTokens(t, store, clock)
 	readsBefore := store.reads.Load()
 	for i := range 100 {
@@ -154,7 +138,7 @@ func TestReplyKeyRingUnknownKidReloadsBounded(t *testing.T) {
 func TestReplyTokenNotFromOtherSecrets(t *testing.T) {
 	t.Parallel()
 	store := &memKeyStore{}
-	clock := &fakeClock{now: time.Now()}
+	clock := fakeclock.New(time.Now())
 	rt := startedReplyTokens(t, store, clock)
 	webhookKey := []byte("the-webhook-secret-bytes-0123456789")
 	claims := jwt.MapClaims{"aud": ReplyTokenAudience, "cid": uuid.NewString(), "iat": clock.Now().Unix(), "exp": clock.Now().Add(time.Hour).Unix()}

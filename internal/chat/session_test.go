@@ -2,7 +2,6 @@ package chat_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,28 +10,12 @@ import (
 
 	"github.com/chatgw/chatgw/internal/chat"
 	"github.com/chatgw/chatgw/internal/chat/chattest"
+	"github.com/chatgw/chatgw/internal/fakeclock"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func sessionService(t *testing.T, ttl time.Duration) (*chat.Service, *chattest.Store, *clock) {
+func sessionService(t *testing.T, ttl time.Duration) (*chat.Service, *chattest.Store, *fakeclock.Clock) {
 	t.Helper()
-	store, clk := chattest.NewStore(), &clock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	store, clk := chattest.NewStore(), fakeclock.New(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	return chat.NewService(chat.ServiceConfig{Sessions: store, SessionTokenTTL: ttl, Now: clk.Now}, store, nil), store, clk
 }
 

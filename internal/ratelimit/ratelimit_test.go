@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"github.com/chatgw/chatgw/internal/fakeclock"
 	"strconv"
 	"sync"
 	"testing"
@@ -9,24 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Unix(1_700_000_000, 0)) }
 
 func TestZeroRateDisables(t *testing.T) {
 	t.Parallel()
