@@ -119,6 +119,13 @@ func TestAuthFailuresBlockTheIP(t *testing.T) {
 	require.Equal(t, "RATE_LIMITED", a.code())
 	require.Equal(t, "3600", a.Header.Get("Retry-After"))
 	require.Equal(t, http.StatusTooManyRequests, e.do(t, http.MethodPost, "/v1/conversations", "", `{}`).Status)
+	// The block is the IP's, not the connection's: a new connection (a
+	// port of its own) is refused too.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := fresh.Post(e.URL+"/v1/conversations", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
 	require.Equal(t, 1.0, testutil.ToFloat64(e.Counters.Anomalies.WithLabelValues("auth_failures")))
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -66,7 +67,14 @@ const (
 // New returns the API.
 func New(cfg Config) *API {
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
+		// The peer's address without its port: each connection of one
+		// client has a port of its own, and limits and blocks are per IP.
+		cfg.ClientIP = func(r *http.Request) string {
+			if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+				return host
+			}
+			return r.RemoteAddr
+		}
 	}
 	a := &API{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
 	a.route("GET /healthz", "healthz", a.healthz)
